@@ -1,0 +1,1 @@
+"""Scenario Studio entry points: the CLI and the web app."""

@@ -1,0 +1,1 @@
+"""Scenario Studio core: everything that computes. Never imports gradio or pages."""

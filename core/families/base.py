@@ -1,0 +1,179 @@
+"""What every pipeline-family adapter provides, and the shared rules they are built from.
+
+An adapter maps the engine's one set of argument names (image, prompt, num_frames,
+num_inference_steps, guidance_scale, seed) onto its diffusers pipeline's own call, and enforces the
+family's rules. Rules are read from the loaded pipeline's config wherever it carries them, because
+a tiny or fine-tuned checkpoint may differ from the published one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import PIL.Image
+
+from core.errors import ValidationError
+from core.request import Adjustment
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """Registry defaults for a model: frames, fps, size in pixels, steps, guidance."""
+
+    num_frames: int
+    fps: int
+    width: int
+    height: int
+    num_inference_steps: int
+    guidance_scale: float
+
+
+@dataclass(frozen=True)
+class FamilyConstraints:
+    """The rules a request must meet for one loaded pipeline.
+
+    frames_modulus/frames_remainder: valid frame counts are k*modulus + remainder (Wan: 4k+1).
+    size_multiple: width and height must be multiples of it (LTX: 32).
+    fixed_size: (width, height) when only one size works (CogVideoX learned positional embeddings).
+    max_frames: frames the model can hold at most (None when unbounded).
+    uses_prompt: False for image-only families (SVD).
+    """
+
+    frames_modulus: int = 1
+    frames_remainder: int = 0
+    size_multiple: int = 8
+    fixed_size: tuple[int, int] | None = None
+    min_frames: int = 1
+    max_frames: int | None = None
+    uses_prompt: bool = True
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class ResolvedSettings:
+    """The settings a pipeline call actually gets, after defaults and family rules."""
+
+    prompt: str
+    negative_prompt: str
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    num_inference_steps: int
+    guidance_scale: float
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+
+# Called after each denoising step with (step_index, total_steps, latents); may raise to cancel.
+StepCallback = Callable[[int, int, Any], None]
+
+
+def snap_frames(requested: int, constraints: FamilyConstraints) -> tuple[int, Adjustment | None]:
+    """Snap a frame count to the nearest valid k*modulus+remainder; refuse counts that cannot work."""
+    if requested < constraints.min_frames:
+        raise ValidationError(
+            f"num_frames {requested} is impossible for this model; it needs at least {constraints.min_frames}.")
+    if constraints.max_frames is not None and requested > constraints.max_frames:
+        raise ValidationError(
+            f"num_frames {requested} is impossible for this model; it holds at most {constraints.max_frames}.")
+    modulus, remainder = constraints.frames_modulus, constraints.frames_remainder
+    if modulus <= 1:
+        return requested, None
+    k = max(round((requested - remainder) / modulus), (constraints.min_frames - remainder + modulus - 1) // modulus)
+    snapped = k * modulus + remainder
+    if constraints.max_frames is not None and snapped > constraints.max_frames:
+        snapped -= modulus
+    if snapped == requested:
+        return requested, None
+    return snapped, Adjustment("num_frames", requested, snapped,
+                               f"this family needs {modulus}k+{remainder} frames")
+
+
+def snap_size(width: int, height: int, constraints: FamilyConstraints) -> tuple[int, int, list[Adjustment]]:
+    """Apply the fixed size or round each side to the nearest multiple; record every change."""
+    if width <= 0 or height <= 0:
+        raise ValidationError(f"width and height must be positive, got {width}x{height}.")
+    if constraints.fixed_size is not None:
+        fixed_w, fixed_h = constraints.fixed_size
+        if (width, height) == (fixed_w, fixed_h):
+            return width, height, []
+        return fixed_w, fixed_h, [Adjustment("size", f"{width}x{height}", f"{fixed_w}x{fixed_h}",
+                                             "this checkpoint accepts only one size (learned positional embeddings)")]
+    multiple = constraints.size_multiple
+    new_w = max(multiple, round(width / multiple) * multiple)
+    new_h = max(multiple, round(height / multiple) * multiple)
+    if (new_w, new_h) == (width, height):
+        return width, height, []
+    return new_w, new_h, [Adjustment("size", f"{width}x{height}", f"{new_w}x{new_h}",
+                                     f"sides must be multiples of {multiple}")]
+
+
+def to_uint8_frames(video: Any) -> np.ndarray:
+    """Convert a pipeline's `output_type='np'` frames (float in [0,1], 1×T×H×W×3 or T×H×W×3) to uint8."""
+    array = np.asarray(video)
+    if array.ndim == 5:
+        array = array[0]
+    if array.dtype != np.uint8:
+        array = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return array
+
+
+class PipelineFamily:
+    """Base class for one family adapter; subclasses live one per file in `core/families/`."""
+
+    #: Registry name, e.g. "cogvideox_i2v".
+    name: str = ""
+    #: `_class_name` values in model_index.json that belong to this family.
+    pipeline_class_names: tuple[str, ...] = ()
+    #: Human label for the Models page.
+    label: str = ""
+
+    def pipeline_class(self) -> type:
+        """The diffusers pipeline class to load with (imported lazily: nothing heavy at import time)."""
+        raise NotImplementedError
+
+    def constraints(self, pipe: Any) -> FamilyConstraints:
+        """Read this family's rules from the loaded pipeline's own configs."""
+        raise NotImplementedError
+
+    def resolve(self, pipe: Any, defaults: ModelDefaults, *, prompt: str, negative_prompt: str,
+                width: int | None, height: int | None, num_frames: int | None, fps: int | None,
+                num_inference_steps: int | None, guidance_scale: float | None) -> ResolvedSettings:
+        """Fill defaults, then enforce the rules: snap (with an Adjustment) or refuse."""
+        constraints = self.constraints(pipe)
+        adjustments: list[Adjustment] = []
+        frames, frame_adj = snap_frames(num_frames or defaults.num_frames, constraints)
+        if frame_adj:
+            adjustments.append(frame_adj)
+        w, h, size_adj = snap_size(width or defaults.width, height or defaults.height, constraints)
+        adjustments.extend(size_adj)
+        steps = num_inference_steps or defaults.num_inference_steps
+        if steps < 1:
+            raise ValidationError(f"num_inference_steps must be at least 1, got {steps}.")
+        guidance = defaults.guidance_scale if guidance_scale is None else float(guidance_scale)
+        if guidance < 0:
+            raise ValidationError(f"guidance_scale must be 0 or more, got {guidance}.")
+        return ResolvedSettings(prompt=prompt, negative_prompt=negative_prompt, width=w, height=h,
+                                num_frames=frames, fps=fps or defaults.fps, num_inference_steps=steps,
+                                guidance_scale=guidance, adjustments=adjustments)
+
+    def denoiser(self, pipe: Any) -> Any:
+        """The module that LoRA adapters attach to (transformer or unet)."""
+        return getattr(pipe, "transformer", None) or getattr(pipe, "unet")
+
+    def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
+                 on_step: StepCallback) -> np.ndarray:
+        """Run the pipeline; return uint8 frames T×H×W×3. `on_step` is wired to callback_on_step_end."""
+        raise NotImplementedError
+
+    @staticmethod
+    def step_callback(on_step: StepCallback, total_steps: int) -> Callable:
+        """Adapt `on_step` to diffusers' callback_on_step_end(pipe, step, timestep, kwargs) -> kwargs."""
+
+        def callback(pipe: Any, step: int, timestep: Any, callback_kwargs: dict) -> dict:
+            on_step(step + 1, total_steps, callback_kwargs.get("latents"))
+            return callback_kwargs
+
+        return callback
