@@ -1,0 +1,56 @@
+"""`scenario-studio` command line: one subcommand per module in app/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from core.errors import StudioError
+
+# Subcommand name -> module. Modules import lazily so `--help` stays instant.
+COMMANDS = {
+    "generate": "app.commands.generate",
+    "models": "app.commands.models",
+    "scenarios": "app.commands.scenarios",
+    "metrics": "app.commands.metrics",
+    "train-default": "app.commands.train_default",
+    "serve": "app.commands.serve",
+    "audit": "app.commands.audit",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scenario-studio",
+                                     description="Generate and audit rare-scenario dashcam clips.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # subcommand not built yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args) or 0)
+    except StudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
