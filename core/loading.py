@@ -1,0 +1,211 @@
+"""Safe pipeline loading, with one cache that holds one model at a time.
+
+Security rules (a model folder is untrusted input):
+- weights load as safetensors only (`use_safetensors=True`); pickled .bin/.pt files are never read;
+- a folder holding any `.py` file is refused, and no `custom_pipeline` or remote code is ever used;
+- every component in model_index.json must come from diffusers, transformers or this package, so a
+  crafted model_index.json cannot make diffusers import an arbitrary module.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import ModelUnavailableError, ValidationError
+from core.families import get_family
+from core.registry import ResolvedModel
+
+log = logging.getLogger(__name__)
+
+ALLOWED_COMPONENT_LIBRARIES = ("diffusers", "transformers", "core.default_model")
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to place the model. `auto` device is cuda, then mps, then cpu; `auto` dtype is bf16 on cuda, else fp32."""
+
+    device: str = "auto"
+    dtype: str = "auto"
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    compile: bool = False
+
+    def validate(self) -> None:
+        if self.device not in DEVICES:
+            raise ValidationError(f"unknown device '{self.device}'; allowed values: {', '.join(DEVICES)}.")
+        if self.dtype not in DTYPES:
+            raise ValidationError(f"unknown dtype '{self.dtype}'; allowed values: {', '.join(DTYPES)}.")
+
+
+def pick_device(requested: str = "auto") -> str:
+    import torch
+
+    if requested != "auto":
+        if requested == "cuda" and not torch.cuda.is_available():
+            raise ValidationError("device 'cuda' was requested but no CUDA GPU is available; use --device cpu or auto.")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(requested: str, device: str):
+    import torch
+
+    if requested == "auto":
+        return torch.bfloat16 if device == "cuda" else torch.float32
+    return getattr(torch, requested)
+
+
+def check_model_folder(folder: Path) -> dict:
+    """Refuse unsafe or incomplete pipeline folders before diffusers sees them; return model_index.json."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelUnavailableError(f"model folder '{folder}' does not exist.")
+    python_files = sorted(p.relative_to(folder) for p in folder.rglob("*.py"))
+    if python_files:
+        raise ValidationError(f"model folder '{folder}' holds Python code ({python_files[0]}); "
+                              "folders with .py files are refused because model code is never executed.")
+    index_path = folder / "model_index.json"
+    if not index_path.is_file():
+        raise ModelUnavailableError(f"'{folder}' is not a diffusers pipeline folder: model_index.json is missing.")
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelUnavailableError(f"model_index.json in '{folder}' is not valid JSON ({exc}).") from None
+    for name, spec in index.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        library = str(spec[0])
+        if not any(library == allowed or library.startswith(allowed + ".") for allowed in ALLOWED_COMPONENT_LIBRARIES):
+            raise ValidationError(f"component '{name}' in '{folder}' comes from library '{library}'; "
+                                  f"only {', '.join(ALLOWED_COMPONENT_LIBRARIES)} are allowed.")
+        component_dir = folder / name
+        has_config = any((component_dir / f).is_file() for f in ("config.json", "scheduler_config.json",
+                                                                 "tokenizer.json", "tokenizer_config.json",
+                                                                 "preprocessor_config.json"))
+        if not component_dir.is_dir() or not has_config:
+            raise ModelUnavailableError(f"component '{name}' is missing from '{folder}' (looked for {component_dir}).")
+        if (component_dir / "config.json").is_file() and "Scheduler" not in str(spec[1]) \
+                and "Processor" not in str(spec[1]) and not list(component_dir.glob("*.safetensors")):
+            if list(component_dir.glob("*.bin")) or list(component_dir.glob("*.pt")):
+                raise ValidationError(f"component '{name}' in '{folder}' has only pickled weights (.bin/.pt); "
+                                      "convert them to safetensors, since pickles can execute code.")
+            raise ModelUnavailableError(f"weights for component '{name}' are missing: no .safetensors file in {component_dir}.")
+    return index
+
+
+_hash_cache: dict[tuple[str, int, float], str] = {}
+
+
+def weights_hash(folder: Path) -> str:
+    """SHA-256 over every safetensors file (path and bytes), in sorted order; cached per file stat."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*.safetensors")):
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime)
+        if key not in _hash_cache:
+            file_digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    file_digest.update(block)
+            _hash_cache[key] = file_digest.hexdigest()
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(_hash_cache[key].encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class LoadedModel:
+    model: ResolvedModel
+    pipe: Any
+    device: str
+    dtype: str
+    weights_hash: str
+    options: LoadOptions
+
+
+class PipelineCache:
+    """Holds one loaded pipeline. Asking for another model frees the previous one first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: LoadedModel | None = None
+        self._key: tuple | None = None
+
+    def get(self, model: ResolvedModel, options: LoadOptions) -> LoadedModel:
+        key = (str(model.folder), options)
+        with self._lock:
+            if self._key == key and self._loaded is not None:
+                return self._loaded
+            self.clear_locked()
+            self._loaded = _load(model, options)
+            self._key = key
+            return self._loaded
+
+    def clear(self) -> None:
+        with self._lock:
+            self.clear_locked()
+
+    def clear_locked(self) -> None:
+        if self._loaded is None:
+            return
+        self._loaded = None
+        self._key = None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+
+def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
+    options.validate()
+    check_model_folder(model.folder)
+    family = get_family(model.family)
+    device = pick_device(options.device)
+    dtype = pick_dtype(options.dtype, device)
+    log.info("loading %s (%s) from %s on %s/%s", model.id, model.family, model.folder, device, dtype)
+    try:
+        pipe = family.pipeline_class().from_pretrained(str(model.folder), use_safetensors=True, dtype=dtype,
+                                                       local_files_only=True)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelUnavailableError(f"model '{model.id}' could not be loaded from '{model.folder}': {exc}") from None
+    if options.cpu_offload and device == "cuda":
+        pipe.enable_model_cpu_offload()
+    else:
+        pipe.to(device)
+    vae = getattr(pipe, "vae", None)
+    if options.vae_tiling and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling()
+    if options.vae_slicing and hasattr(vae, "enable_slicing"):
+        vae.enable_slicing()
+    if options.compile:
+        if device != "cuda":
+            raise ValidationError("torch.compile is only used on a CUDA GPU; drop --compile on this device.")
+        import torch
+
+        denoiser = family.denoiser(pipe)
+        denoiser.compile()
+    pipe.set_progress_bar_config(disable=True)
+    return LoadedModel(model=model, pipe=pipe, device=device, dtype=str(dtype).replace("torch.", ""),
+                       weights_hash=weights_hash(model.folder), options=options)
+
+
+# The process-wide cache used by the engine, the CLI and the studio.
+PIPELINE_CACHE = PipelineCache()
