@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error for the user.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
