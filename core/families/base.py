@@ -163,6 +163,76 @@ class PipelineFamily:
         """The module that LoRA adapters attach to (transformer or unet)."""
         return getattr(pipe, "transformer", None) or getattr(pipe, "unet")
 
+    def denoisers(self, pipe: Any) -> list[Any]:
+        """Every denoising network the pipeline steps through (Wan 2.2 A14B has two transformers)."""
+        names = ("transformer", "transformer_2", "unet")
+        return [module for name in names if (module := getattr(pipe, name, None)) is not None]
+
+    # ----- optional speed/memory features; each says whether it applied, so nothing is silent -----
+
+    def enable_cpu_offload(self, pipe: Any, device: str) -> str | None:
+        """Move each component to the GPU only while it runs. Returns why not, or None when applied."""
+        if not str(device).startswith("cuda"):
+            return "model CPU offload needs a CUDA GPU; ignored"
+        pipe.enable_model_cpu_offload(device=device)
+        return None
+
+    def enable_vae_tiling(self, pipe: Any) -> str | None:
+        """Decode in overlapping spatial tiles (less memory at large sizes). Returns why not, or None."""
+        vae = getattr(pipe, "vae", None)
+        # AutoencoderMixin.enable_tiling() exists on every VAE but raises unless the VAE implements it.
+        if vae is None or not hasattr(vae, "use_tiling"):
+            return f"VAE tiling is not supported by {type(vae).__name__}; ignored"
+        vae.enable_tiling()
+        return None
+
+    def enable_vae_slicing(self, pipe: Any) -> str | None:
+        """Decode one batch element at a time. Returns why not, or None when applied."""
+        vae = getattr(pipe, "vae", None)
+        if vae is None or not hasattr(vae, "use_slicing"):
+            return f"VAE slicing is not supported by {type(vae).__name__}; ignored"
+        vae.enable_slicing()
+        return None
+
+    def compile_denoiser(self, pipe: Any, device: str) -> str | None:
+        """torch.compile the denoiser(s) in place, on a CUDA GPU only (CPU compile costs more than it saves)."""
+        if not str(device).startswith("cuda"):
+            return "torch.compile is only used on a CUDA GPU; ignored"
+        for module in self.denoisers(pipe):
+            module.compile()  # in place: keeps the class, config and LoRA hooks reachable
+        return None
+
+    def apply_runtime_options(self, pipe: Any, device: str, *, cpu_offload: bool = False, vae_tiling: bool = False,
+                              vae_slicing: bool = False, compile: bool = False) -> list[str]:
+        """Apply the requested options where this family and device support them.
+
+        Call after `from_pretrained` and instead of `pipe.to(device)` (offload places modules itself).
+        Returns one note per option that was skipped, for the result's notes.
+        """
+        notes: list[str] = []
+        offload_note = self.enable_cpu_offload(pipe, device) if cpu_offload else None
+        if offload_note is not None:
+            notes.append(offload_note)
+        if not cpu_offload or offload_note is not None:
+            pipe.to(device)
+        for wanted, enable in ((vae_tiling, self.enable_vae_tiling), (vae_slicing, self.enable_vae_slicing)):
+            if wanted and (note := enable(pipe)) is not None:
+                notes.append(note)
+        if compile and (note := self.compile_denoiser(pipe, device)) is not None:
+            notes.append(note)
+        return notes
+
+    def call_kwargs(self, pipe: Any, settings: ResolvedSettings, generator: Any, on_step: StepCallback) -> dict:
+        """Arguments every family's pipeline call shares: steps, seed, numpy output and the step callback."""
+        pipe.set_progress_bar_config(disable=True)  # the engine reports progress through on_step
+        return {
+            "num_inference_steps": settings.num_inference_steps,
+            "generator": generator,
+            "output_type": "np",
+            "callback_on_step_end": self.step_callback(on_step, settings.num_inference_steps),
+            "callback_on_step_end_tensor_inputs": ["latents"],
+        }
+
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:
         """Run the pipeline; return uint8 frames T×H×W×3. `on_step` is wired to callback_on_step_end."""

@@ -1,0 +1,81 @@
+"""CogVideoX image-to-video (`CogVideoXImageToVideoPipeline`).
+
+Rules, read from the loaded checkpoint's configs:
+- Size. With `transformer.config.use_learned_positional_embeddings` (the published 5B I2V) the
+  transformer only accepts the size it was trained at: (sample_width, sample_height) latents times the
+  VAE's spatial factor, i.e. 720x480. Otherwise (RoPE / sin-cos checkpoints such as CogVideoX 1.5) any
+  size whose latent splits into whole patches works: multiples of VAE factor x patch_size (16).
+- Frames. The causal VAE compresses time by `vae.config.temporal_compression_ratio` (4) after the first
+  frame, so counts are 4k+1. With learned positional embeddings the trained `sample_frames` (49) is the
+  most the model holds. `patch_size_t` (1.5 checkpoints) does not restrict the count: the pipeline pads
+  the latent frames to a multiple of it and trims the padding before decoding.
+- Prompt length is `transformer.config.max_text_seq_length` (226): the joint positional table is sized
+  for exactly that many text tokens, so the tokenizer must pad to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import PIL.Image
+
+from core.families.base import FamilyConstraints, PipelineFamily, ResolvedSettings, StepCallback, to_uint8_frames
+
+
+class CogVideoXI2VFamily(PipelineFamily):
+    """Adapter for CogVideoX I2V checkpoints (5B I2V and 1.5 I2V)."""
+
+    name = "cogvideox_i2v"
+    pipeline_class_names = ("CogVideoXImageToVideoPipeline",)
+    label = "CogVideoX I2V"
+
+    def pipeline_class(self) -> type:
+        from diffusers import CogVideoXImageToVideoPipeline
+
+        return CogVideoXImageToVideoPipeline
+
+    @staticmethod
+    def spatial_factor(pipe: Any) -> int:
+        """Pixels per latent cell: one 2x downsampling between consecutive VAE blocks (8 for 4 blocks)."""
+        return 2 ** (len(pipe.vae.config.block_out_channels) - 1)
+
+    def constraints(self, pipe: Any) -> FamilyConstraints:
+        tcfg = pipe.transformer.config
+        spatial = self.spatial_factor(pipe)
+        temporal = int(pipe.vae.config.temporal_compression_ratio)
+        notes: list[str] = []
+        if tcfg.patch_size_t:
+            notes.append(f"latent frames are padded to a multiple of patch_size_t={tcfg.patch_size_t} "
+                         "and the padding is dropped before decoding")
+        if tcfg.use_learned_positional_embeddings:
+            fixed = (tcfg.sample_width * spatial, tcfg.sample_height * spatial)
+            notes.append(f"learned positional embeddings: only {fixed[0]}x{fixed[1]} works, "
+                         f"and at most {tcfg.sample_frames} frames")
+            return FamilyConstraints(frames_modulus=temporal, frames_remainder=1, size_multiple=spatial * tcfg.patch_size,
+                                     fixed_size=fixed, min_frames=temporal + 1, max_frames=int(tcfg.sample_frames),
+                                     notes=tuple(notes))
+        return FamilyConstraints(frames_modulus=temporal, frames_remainder=1, size_multiple=spatial * tcfg.patch_size,
+                                 min_frames=temporal + 1, notes=tuple(notes))
+
+    def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
+                 on_step: StepCallback) -> np.ndarray:
+        """Denoise and decode; returns uint8 frames T×H×W×3 with T = settings.num_frames.
+
+        CFG is batched inside the pipeline (uncond and cond in one transformer call) when guidance > 1.
+        """
+        output = pipe(
+            image=image,
+            prompt=settings.prompt,
+            negative_prompt=settings.negative_prompt,
+            height=settings.height,
+            width=settings.width,
+            num_frames=settings.num_frames,
+            guidance_scale=settings.guidance_scale,
+            max_sequence_length=int(pipe.transformer.config.max_text_seq_length),
+            **self.call_kwargs(pipe, settings, generator, on_step),
+        )
+        return to_uint8_frames(output.frames)
+
+
+FAMILY = CogVideoXI2VFamily()

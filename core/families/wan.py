@@ -1,0 +1,124 @@
+"""Wan 2.x image-to-video (`WanImageToVideoPipeline`).
+
+Rules, read from the loaded checkpoint's configs:
+- Frames are 4k+1: the causal VAE keeps the first frame and compresses the rest by
+  `vae.config.scale_factor_temporal` (4). The transformer's RoPE table (`rope_max_seq_len` positions
+  per axis) bounds the latent frame count, which is far above any practical clip for published models.
+- Sides are multiples of the VAE spatial factor x transformer patch (8 x 2 = 16; 32 for Wan 2.2 5B),
+  and of 16 in any case, which the pipeline's own input check demands.
+- Wan 2.1 I2V conditions on CLIP image features: the checkpoint's `image_processor` must produce the
+  `image_size` its `image_encoder` was built for, or the vision patch embedding fails mid-run. A
+  mismatched checkpoint is refused up front with a clear message.
+- Prompt cleaning imports `ftfy` (a package dependency).
+- CFG runs the transformer twice per step (cond, then uncond) inside the pipeline; there is no batched
+  CFG path for this family.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import PIL.Image
+
+from core.errors import ValidationError
+from core.families.base import (FamilyConstraints, ModelDefaults, PipelineFamily, ResolvedSettings, StepCallback,
+                                to_uint8_frames)
+
+# The pipeline pads prompts to this many tokens by default (umT5 context used in training).
+WAN_MAX_SEQUENCE_LENGTH = 512
+
+
+def _size_field(size: Any, *keys: str) -> int | None:
+    """First non-empty field of a processor size: a plain int, a dict, or transformers' SizeDict."""
+    if isinstance(size, int):
+        return size
+    for key in keys:
+        value = size.get(key) if isinstance(size, dict) else getattr(size, key, None)
+        if value:
+            return int(value)
+    return None
+
+
+def _processor_output_size(processor: Any) -> int | None:
+    """Side of the square image a CLIP processor emits: its crop size when it crops, else its resize."""
+    crop = getattr(processor, "crop_size", None)
+    if getattr(processor, "do_center_crop", True) and crop is not None:
+        return _size_field(crop, "height")
+    size = getattr(processor, "size", None)
+    return None if size is None else _size_field(size, "shortest_edge", "height")
+
+
+class WanI2VFamily(PipelineFamily):
+    """Adapter for Wan 2.1 / 2.2 I2V checkpoints."""
+
+    name = "wan_i2v"
+    pipeline_class_names = ("WanImageToVideoPipeline",)
+    label = "Wan I2V"
+
+    def pipeline_class(self) -> type:
+        from diffusers import WanImageToVideoPipeline
+
+        return WanImageToVideoPipeline
+
+    @staticmethod
+    def _main_transformer(pipe: Any) -> Any:
+        # Wan 2.2 A14B may ship only transformer_2 for the low-noise stage in some exports.
+        return pipe.transformer if getattr(pipe, "transformer", None) is not None else pipe.transformer_2
+
+    def check_image_conditioning(self, pipe: Any) -> None:
+        """Refuse a checkpoint whose CLIP processor and CLIP encoder disagree on the image size."""
+        encoder, processor = getattr(pipe, "image_encoder", None), getattr(pipe, "image_processor", None)
+        if encoder is None or processor is None:
+            return
+        expected = int(encoder.config.image_size)
+        produced = _processor_output_size(processor)
+        if produced is not None and produced != expected:
+            raise ValidationError(
+                f"this Wan checkpoint is inconsistent: its image_processor makes {produced}x{produced} images "
+                f"but its image_encoder expects {expected}x{expected}; fix preprocessor_config.json.")
+
+    def constraints(self, pipe: Any) -> FamilyConstraints:
+        self.check_image_conditioning(pipe)
+        transformer = self._main_transformer(pipe)
+        patch_t, patch_h, patch_w = transformer.config.patch_size
+        spatial = int(pipe.vae.config.scale_factor_spatial)
+        temporal = int(pipe.vae.config.scale_factor_temporal)
+        multiple = math.lcm(16, spatial * patch_h, spatial * patch_w)
+        max_latent_frames = int(transformer.config.rope_max_seq_len) * patch_t
+        return FamilyConstraints(frames_modulus=temporal, frames_remainder=1, size_multiple=multiple,
+                                 min_frames=temporal + 1, max_frames=(max_latent_frames - 1) * temporal + 1,
+                                 notes=(f"frames are {temporal}k+1; sides are multiples of {multiple}",))
+
+    def resolve(self, pipe: Any, defaults: ModelDefaults, **kwargs: Any) -> ResolvedSettings:
+        """Base rules, plus: refuse sides beyond the transformer's RoPE table (no such clip is sensible)."""
+        settings = super().resolve(pipe, defaults, **kwargs)
+        transformer = self._main_transformer(pipe)
+        _, patch_h, patch_w = transformer.config.patch_size
+        limit = int(transformer.config.rope_max_seq_len) * int(pipe.vae.config.scale_factor_spatial) * min(patch_h, patch_w)
+        if max(settings.width, settings.height) > limit:
+            raise ValidationError(f"size {settings.width}x{settings.height} is impossible for this model; "
+                                  f"each side can be at most {limit} pixels.")
+        return settings
+
+    def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
+                 on_step: StepCallback) -> np.ndarray:
+        """Denoise and decode; returns uint8 frames T×H×W×3 with T = settings.num_frames."""
+        tokenizer_limit = int(getattr(pipe.tokenizer, "model_max_length", WAN_MAX_SEQUENCE_LENGTH))
+        output = pipe(
+            image=image,
+            prompt=settings.prompt,
+            negative_prompt=settings.negative_prompt,
+            height=settings.height,
+            width=settings.width,
+            num_frames=settings.num_frames,
+            guidance_scale=settings.guidance_scale,
+            # A tokenizer with a shorter context (tiny test checkpoints) would otherwise be asked for 512.
+            max_sequence_length=min(WAN_MAX_SEQUENCE_LENGTH, tokenizer_limit),
+            **self.call_kwargs(pipe, settings, generator, on_step),
+        )
+        return to_uint8_frames(output.frames)
+
+
+FAMILY = WanI2VFamily()
