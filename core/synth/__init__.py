@@ -1,0 +1,16 @@
+"""Procedural dashcam clip synthesiser (issue 6 §1).
+
+Renders forward-facing 16:9 dashcam clips of every catalogue event, condition and road, deterministically
+from a seed: training data for the embedded default model, bundled sample first frames, and the
+per-condition "procedural reference" clips that audits use.
+
+    from core.synth import ClipSpec, render_clip
+    frames = render_clip(ClipSpec("tire_debris", "dust_storm", "desert_highway", seed=7,
+                                  start_conditions="clear_day"))   # uint8, 16×144×256×3
+"""
+
+from core.synth.reference import write_reference_set
+from core.synth.render import render_clip, render_first_frame
+from core.synth.spec import ClipSpec, clip_labels, random_spec
+
+__all__ = ["ClipSpec", "render_clip", "render_first_frame", "random_spec", "clip_labels", "write_reference_set"]
