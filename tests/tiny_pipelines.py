@@ -10,7 +10,7 @@ so the family adapters read the same rules from them as from the real checkpoint
 
 | family        | default size | frames rule             | notes                                     |
 |---------------|--------------|-------------------------|-------------------------------------------|
-| cogvideox_i2v | 64x64 fixed  | 4k+1, at most 9         | learned positional embeddings             |
+| cogvideox_i2v | 64x64 fixed  | 8k+1, at most 17        | learned positional embeddings             |
 | wan_i2v       | 64x64        | 4k+1                    | CLIP vision 32x32, processor sized to it  |
 | ltx_i2v       | 64x64        | 8k+1, sides multiple 32 | VAE 8x spatial, 8x temporal               |
 | svd           | 64x64        | at most 8               | CLIP vision image_size=224 (SVD resizes)  |
@@ -81,7 +81,7 @@ def _cogvideox() -> Any:
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2, attention_head_dim=16,  # RoPE splits the head dim: keep it >= 16
         in_channels=8, out_channels=4, time_embed_dim=2, text_embed_dim=32, num_layers=1,
-        sample_width=8, sample_height=8, sample_frames=9, patch_size=2, temporal_compression_ratio=4,
+        sample_width=8, sample_height=8, sample_frames=17, patch_size=2, temporal_compression_ratio=4,
         max_text_seq_length=16, use_rotary_positional_embeddings=True, use_learned_positional_embeddings=True)
     torch.manual_seed(0)
     vae = AutoencoderKLCogVideoX(

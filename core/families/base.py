@@ -144,19 +144,27 @@ class PipelineFamily:
         """Fill defaults, then enforce the rules: snap (with an Adjustment) or refuse."""
         constraints = self.constraints(pipe)
         adjustments: list[Adjustment] = []
-        frames, frame_adj = snap_frames(num_frames or defaults.num_frames, constraints)
+
+        def pick(value: Any, default: Any) -> Any:
+            # `is None`, not `or`: an explicit 0 must be refused, not silently replaced by the default.
+            return default if value is None else value
+
+        frames, frame_adj = snap_frames(pick(num_frames, defaults.num_frames), constraints)
         if frame_adj:
             adjustments.append(frame_adj)
-        w, h, size_adj = snap_size(width or defaults.width, height or defaults.height, constraints)
+        w, h, size_adj = snap_size(pick(width, defaults.width), pick(height, defaults.height), constraints)
         adjustments.extend(size_adj)
-        steps = num_inference_steps or defaults.num_inference_steps
+        steps = pick(num_inference_steps, defaults.num_inference_steps)
         if steps < 1:
             raise ValidationError(f"num_inference_steps must be at least 1, got {steps}.")
-        guidance = defaults.guidance_scale if guidance_scale is None else float(guidance_scale)
+        guidance = float(pick(guidance_scale, defaults.guidance_scale))
+        fps_used = pick(fps, defaults.fps)
+        if fps_used < 1:
+            raise ValidationError(f"fps must be at least 1, got {fps_used}.")
         if guidance < 0:
             raise ValidationError(f"guidance_scale must be 0 or more, got {guidance}.")
         return ResolvedSettings(prompt=prompt, negative_prompt=negative_prompt, width=w, height=h,
-                                num_frames=frames, fps=fps or defaults.fps, num_inference_steps=steps,
+                                num_frames=frames, fps=fps_used, num_inference_steps=steps,
                                 guidance_scale=guidance, adjustments=adjustments)
 
     def denoiser(self, pipe: Any) -> Any:

@@ -6,9 +6,13 @@ Rules, read from the loaded checkpoint's configs:
   VAE's spatial factor, i.e. 720x480. Otherwise (RoPE / sin-cos checkpoints such as CogVideoX 1.5) any
   size whose latent splits into whole patches works: multiples of VAE factor x patch_size (16).
 - Frames. The causal VAE compresses time by `vae.config.temporal_compression_ratio` (4) after the first
-  frame, so counts are 4k+1. With learned positional embeddings the trained `sample_frames` (49) is the
-  most the model holds. `patch_size_t` (1.5 checkpoints) does not restrict the count: the pipeline pads
-  the latent frames to a multiple of it and trims the padding before decoding.
+  frame, so the pipeline asks for 4k+1. But the VAE decodes latent frames in pairs
+  (`vae.num_latent_frames_batch_size` = 2) and only the first chunk keeps the "+1" frame when it holds
+  an odd number of latents; an even latent count comes out 3 frames longer than requested (5 -> 8).
+  So counts that come out exactly as asked are (2 x 4)k+1 = 8k+1 (9, 17, ..., 49). With learned
+  positional embeddings the trained `sample_frames` (49) is the most the model holds. `patch_size_t`
+  (1.5 checkpoints) does not restrict the count: the pipeline pads the latent frames to a multiple of
+  it and trims the padding before decoding (81 frames -> 21 latents, padded to 22, trimmed back).
 - Prompt length is `transformer.config.max_text_seq_length` (226): the joint positional table is sized
   for exactly that many text tokens, so the tokenizer must pad to it.
 """
@@ -44,6 +48,10 @@ class CogVideoXI2VFamily(PipelineFamily):
         tcfg = pipe.transformer.config
         spatial = self.spatial_factor(pipe)
         temporal = int(pipe.vae.config.temporal_compression_ratio)
+        # An even decode chunk needs an odd latent count for the output to have exactly the asked frames.
+        pairs = 2 if int(getattr(pipe.vae, "num_latent_frames_batch_size", 2)) % 2 == 0 else 1
+        modulus = temporal * pairs
+        multiple = spatial * int(tcfg.patch_size)
         notes: list[str] = []
         if tcfg.patch_size_t:
             notes.append(f"latent frames are padded to a multiple of patch_size_t={tcfg.patch_size_t} "
@@ -52,11 +60,11 @@ class CogVideoXI2VFamily(PipelineFamily):
             fixed = (tcfg.sample_width * spatial, tcfg.sample_height * spatial)
             notes.append(f"learned positional embeddings: only {fixed[0]}x{fixed[1]} works, "
                          f"and at most {tcfg.sample_frames} frames")
-            return FamilyConstraints(frames_modulus=temporal, frames_remainder=1, size_multiple=spatial * tcfg.patch_size,
-                                     fixed_size=fixed, min_frames=temporal + 1, max_frames=int(tcfg.sample_frames),
+            return FamilyConstraints(frames_modulus=modulus, frames_remainder=1, size_multiple=multiple,
+                                     fixed_size=fixed, min_frames=modulus + 1, max_frames=int(tcfg.sample_frames),
                                      notes=tuple(notes))
-        return FamilyConstraints(frames_modulus=temporal, frames_remainder=1, size_multiple=spatial * tcfg.patch_size,
-                                 min_frames=temporal + 1, notes=tuple(notes))
+        return FamilyConstraints(frames_modulus=modulus, frames_remainder=1, size_multiple=multiple,
+                                 min_frames=modulus + 1, notes=tuple(notes))
 
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:
