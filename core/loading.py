@@ -174,6 +174,15 @@ class PipelineCache:
             pass
 
 
+def _quiet_library_progress_bars() -> None:
+    """diffusers/transformers print loading bars on stderr; the studio reports its own progress."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
 def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     options.validate()
     check_model_folder(model.folder)
@@ -181,6 +190,7 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     device = pick_device(options.device)
     dtype = pick_dtype(options.dtype, device)
     log.info("loading %s (%s) from %s on %s/%s", model.id, model.family, model.folder, device, dtype)
+    _quiet_library_progress_bars()
     try:
         pipe = family.pipeline_class().from_pretrained(str(model.folder), use_safetensors=True, dtype=dtype,
                                                        local_files_only=True)
