@@ -43,6 +43,7 @@ class Progress:
     total: int
     elapsed_s: float
     stage: str = "denoising"
+    preview: np.ndarray | None = None  # uint8 H×W×3 frame, where the family can make one cheaply
 
 
 class CancelToken:
@@ -83,8 +84,12 @@ class Engine:
         self._lock = threading.Lock()
 
     def generate(self, request: GenerationRequest, on_progress: Callable[[Progress], None] | None = None,
-                 cancel: CancelToken | None = None, out_path: Path | None = None) -> GenerationResult:
-        """Make one clip. Raises ValidationError / ModelUnavailableError / GenerationCancelled."""
+                 cancel: CancelToken | None = None, out_path: Path | None = None,
+                 with_preview: bool = False) -> GenerationResult:
+        """Make one clip. Raises ValidationError / ModelUnavailableError / GenerationCancelled.
+
+        `with_preview` asks the family for a preview frame with each progress report (costs a decode).
+        """
         started = time.perf_counter()
         timings: dict[str, float] = {}
         slots, prompt = self.catalogue.resolve_prompt(request.scenario, request.slots, request.prompt)
@@ -107,7 +112,7 @@ class Engine:
                 loaded.pipe, model.defaults, prompt=prompt, negative_prompt=request.negative_prompt or "",
                 width=request.width, height=request.height, num_frames=request.num_frames, fps=request.fps,
                 num_inference_steps=request.num_inference_steps, guidance_scale=request.guidance_scale)
-            notes: list[str] = []
+            notes: list[str] = list(loaded.notes)
             if not family.constraints(loaded.pipe).uses_prompt:
                 notes.append(f"prompt ignored: the {family.label or family.name} family is image-only")
             image, image_adjustments = fit_to_size(first_frame.image, settings.width, settings.height)
@@ -118,7 +123,8 @@ class Engine:
                 if cancel is not None and cancel.cancelled:
                     raise GenerationCancelled("generation cancelled; no clip was written.")
                 if on_progress is not None:
-                    on_progress(Progress(step, total, time.perf_counter() - started))
+                    preview = family.preview_frame(loaded.pipe, latents) if with_preview else None
+                    on_progress(Progress(step, total, time.perf_counter() - started, preview=preview))
 
             import torch
 

@@ -135,6 +135,7 @@ class LoadedModel:
     dtype: str
     weights_hash: str
     options: LoadOptions
+    notes: list[str]  # options that were asked for but skipped on this family/device
 
 
 class PipelineCache:
@@ -196,25 +197,12 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
                                                        local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelUnavailableError(f"model '{model.id}' could not be loaded from '{model.folder}': {exc}") from None
-    if options.cpu_offload and device == "cuda":
-        pipe.enable_model_cpu_offload()
-    else:
-        pipe.to(device)
-    vae = getattr(pipe, "vae", None)
-    if options.vae_tiling and hasattr(vae, "enable_tiling"):
-        vae.enable_tiling()
-    if options.vae_slicing and hasattr(vae, "enable_slicing"):
-        vae.enable_slicing()
-    if options.compile:
-        if device != "cuda":
-            raise ValidationError("torch.compile is only used on a CUDA GPU; drop --compile on this device.")
-        import torch
-
-        denoiser = family.denoiser(pipe)
-        denoiser.compile()
+    notes = family.apply_runtime_options(pipe, device, cpu_offload=options.cpu_offload,
+                                         vae_tiling=options.vae_tiling, vae_slicing=options.vae_slicing,
+                                         compile=options.compile)
     pipe.set_progress_bar_config(disable=True)
     return LoadedModel(model=model, pipe=pipe, device=device, dtype=str(dtype).replace("torch.", ""),
-                       weights_hash=weights_hash(model.folder), options=options)
+                       weights_hash=weights_hash(model.folder), options=options, notes=notes)
 
 
 # The process-wide cache used by the engine, the CLI and the studio.

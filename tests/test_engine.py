@@ -164,3 +164,21 @@ def test_python_file_in_model_folder_refused(tiny_model, first_frame_png, tmp_pa
     (folder / "pipeline.py").write_text("raise SystemExit")
     with pytest.raises(ValidationError, match="holds Python code"):
         Engine(output_dir=tmp_path / "out").generate(_request(folder, "ltx_i2v", image=first_frame_png))
+
+
+def test_gpu_only_options_are_noted_not_silent_on_cpu(tiny_model, first_frame_png, tmp_path):
+    from core.loading import LoadOptions, PipelineCache
+
+    engine = Engine(output_dir=tmp_path, cache=PipelineCache(),
+                    load_options=LoadOptions(device="cpu", compile=True, cpu_offload=True))
+    result = engine.generate(_request(tiny_model("ltx_i2v"), "ltx_i2v", image=first_frame_png))
+    assert any("torch.compile is only used on a CUDA GPU" in note for note in result.notes)
+    assert any("offload needs a CUDA GPU" in note for note in result.notes)
+
+
+def test_progress_reports_carry_preview_slot(tiny_model, first_frame_png, tmp_path):
+    seen = []
+    Engine(output_dir=tmp_path).generate(_request(tiny_model("ltx_i2v"), "ltx_i2v", image=first_frame_png),
+                                         on_progress=seen.append, with_preview=True)
+    # LTX decodes whole temporal chunks, so it offers no cheap preview; the slot is None, not a fake frame.
+    assert [p.preview for p in seen] == [None, None]

@@ -230,6 +230,13 @@ class PipelineFamily:
             notes.append(note)
         return notes
 
+    def preview_frame(self, pipe: Any, latents: Any) -> np.ndarray | None:
+        """A cheap look at the clip mid-run (uint8 H×W×3), or None where decoding would cost too much.
+
+        Large latent-video VAEs decode whole temporal chunks, so most families return None.
+        """
+        return None
+
     def call_kwargs(self, pipe: Any, settings: ResolvedSettings, generator: Any, on_step: StepCallback) -> dict:
         """Arguments every family's pipeline call shares: steps, seed, numpy output and the step callback."""
         pipe.set_progress_bar_config(disable=True)  # the engine reports progress through on_step
