@@ -1,0 +1,170 @@
+"""`scenario-studio metrics`: quality cards for many clips in one process, plus FVD/KVD against a reference.
+
+Output is a table, or with --json one JSON object per line: one per clip, then one summary object
+(batch rejection rate, and FVD/KVD when --reference is given). Exit status: 0 all gates passed,
+1 a gate failed, 2 bad input (a clip, image or option was refused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import StudioError, ValidationError
+
+log = logging.getLogger(__name__)
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("metrics", help="measure clip quality: TCS, flicker, detectors, FVD/KVD, CLIP",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clips", nargs="+", metavar="CLIP", help="video files (any H.264 MP4)")
+    parser.add_argument("--image", metavar="FRAME", help="conditioning image: adds first-frame PSNR/SSIM")
+    parser.add_argument("--reference", metavar="DIR",
+                        help="folder of real clips (or a features .npz) for FVD/KVD; features are cached in the folder")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    parser.add_argument("--flow", choices=("dis", "farneback", "tvl1"), default="dis",
+                        help="optical flow for TCS, warping error and motion (default dis; tvl1 is slow)")
+    parser.add_argument("--dis-preset", choices=("ultrafast", "fast", "medium"), default="fast",
+                        help="DIS preset (default fast)")
+    parser.add_argument("--prompt", help="text prompt for the CLIP score (same for every clip)")
+    parser.add_argument("--clip-model", metavar="DIR", help="local CLIP folder (default: local Hugging Face cache)")
+    parser.add_argument("--i3d", metavar="PATH", help="I3D TorchScript file for standard FVD (default: random 3D CNN)")
+    parser.add_argument("--gates", metavar="YAML", help="gates file (default configs/gates.yaml)")
+    parser.set_defaults(handler=run)
+
+
+def _reference_features(reference: Path, extractor: Any) -> Any:
+    """Reference features from an .npz cache, or encoded from the folder's clips and cached there."""
+    from core.metrics.features import extract_features, load_features, save_features
+
+    if reference.is_file():
+        return load_features(reference, extractor)[0]
+    if not reference.is_dir():
+        raise ValidationError(f"reference '{reference}' is neither a folder of clips nor a features .npz file.")
+    clips = sorted(p for p in reference.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    if not clips:
+        raise ValidationError(f"reference folder '{reference}' holds no video files ({', '.join(VIDEO_SUFFIXES)}).")
+    # The cache is valid only for the same extractor and the same files (name, size, modification time).
+    listing = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in clips]
+    key = hashlib.sha256((extractor.identity + "\n" + "\n".join(listing)).encode()).hexdigest()[:16]
+    cache = reference / f".scenario-studio-features-{key}.npz"
+    if cache.is_file():
+        return load_features(cache, extractor)[0]
+    features = extract_features(clips, extractor)
+    try:
+        save_features(cache, features, extractor, listing)
+    except OSError as exc:
+        log.warning("could not cache reference features in %s: %s", reference, exc)
+    return features
+
+
+def _distribution(args: argparse.Namespace, clips: list[Path], gates: Any) -> dict[str, Any]:
+    from core.metrics.features import extract_features, load_i3d, random_r3d
+    from core.metrics.fvd import FVD
+    from core.metrics.kvd import KVD
+    from core.metrics.result import to_jsonable
+
+    extractor = load_i3d(args.i3d) if args.i3d else random_r3d()
+    reference = _reference_features(Path(args.reference).expanduser(), extractor)
+    generated = extract_features(clips, extractor)
+    fvd, kvd = FVD(extractor), KVD(extractor)
+    for measure in (fvd, kvd):
+        measure.update_reference(features=reference)
+        measure.update_generated(features=generated)
+    fvd_result, kvd_result = fvd.compute(), kvd.compute()
+    judged = extractor.is_i3d or gates.gates.fvd_gate_random_extractor
+    verdict = {"name": "fvd", "threshold": gates.gates.fvd_max, "value": fvd_result.value,
+               "passed": bool(fvd_result.value < gates.gates.fvd_max) if judged else None,
+               "note": "" if judged else "not judged: the 250 gate is calibrated for I3D features"}
+    return {"fvd": to_jsonable(fvd_result), "kvd": to_jsonable(kvd_result), "fvd_gate": verdict}
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _table_row(card: Any) -> str:
+    m = card.measures
+    extra = ""
+    if "first_frame_fidelity" in m:
+        extra += f" psnr={_fmt(m['first_frame_fidelity'].value, 1)}dB ssim0={_fmt(m['first_frame_fidelity'].ssim)}"
+    if "clip_score" in m:
+        clip = m["clip_score"]
+        extra += f" clip={_fmt(clip.value)}" if clip.value is not None else f" clip=({clip.note})"
+    flags = " ".join(f"{f.name}{f.ranges}" for f in card.fired) or "none"
+    verdict = "PASS" if card.passed else "FAIL"
+    return (f"{verdict}  {card.clip}\n      tcs={_fmt(m['tcs'].value)} coherence={_fmt(m['temporal_coherence'].value, 4)} "
+            f"ssim={_fmt(m['adjacent_ssim'].value)} warp={_fmt(m['warping_error'].value, 4)} "
+            f"flicker={_fmt(m['flicker_index'].value)} sharp={_fmt(m['sharpness'].value)} "
+            f"motion={_fmt(m['motion'].value, 2)}px{extra}\n      flags: {flags}   "
+            f"({card.timings['total']:.2f} s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.metrics.card import iter_cards
+    from core.metrics.clip_score import load_clip
+    from core.metrics.fidelity import load_image
+    from core.metrics.flow import FlowConfig
+    from core.metrics.gates import load_gates
+
+    gates = load_gates(args.gates)
+    flow = FlowConfig(args.flow, args.dis_preset)
+    clips = [Path(c).expanduser() for c in args.clips]
+    for clip in clips:
+        if not clip.is_file():
+            raise ValidationError(f"video '{clip}' does not exist or is not a file.")
+    image = load_image(args.image) if args.image else None
+    clip_model = load_clip(args.clip_model) if args.prompt else None
+    emit = (lambda obj: print(json.dumps(obj, ensure_ascii=False), flush=True)) if args.json else None
+    passed = failed = errors = 0
+    good_clips: list[Path] = []
+    for outcome in iter_cards(clips, image=image, prompt=args.prompt, clip_model=clip_model, flow=flow, gates=gates):
+        if outcome.error is not None:
+            errors += 1
+            if emit:
+                emit({"clip": str(outcome.source), "error": outcome.error})
+            print(f"error: {outcome.error}", file=sys.stderr)
+            continue
+        card = outcome.card
+        good_clips.append(Path(outcome.source))
+        passed, failed = passed + card.passed, failed + (not card.passed)
+        if emit:
+            emit(card.to_dict())
+        else:
+            print(_table_row(card), flush=True)
+    judged = passed + failed
+    rate = failed / judged if judged else 0.0
+    summary: dict[str, Any] = {"summary": True, "clips": len(clips), "measured": judged, "passed": passed,
+                               "rejected": failed, "errors": errors, "rejection_rate": rate,
+                               "rejection_alert": rate > gates.gates.rejection_rate_alert,
+                               "rejection_alert_threshold": gates.gates.rejection_rate_alert}
+    distribution_failed = False
+    if args.reference:
+        if len(good_clips) < 2:
+            raise ValidationError("FVD/KVD need at least 2 clips that could be measured.")
+        summary.update(_distribution(args, good_clips, gates))
+        distribution_failed = summary["fvd_gate"]["passed"] is False
+    if emit:
+        emit(summary)
+    else:
+        print(f"\n{passed}/{judged} clips passed; rejection rate {rate:.1%}"
+              f"{'  ALERT: above ' + format(gates.gates.rejection_rate_alert, '.0%') if summary['rejection_alert'] else ''}"
+              + (f"; {errors} clip(s) could not be read" if errors else ""))
+        if args.reference:
+            fvd, kvd, gate = summary["fvd"], summary["kvd"], summary["fvd_gate"]
+            print(f"{fvd['name']}: {fvd['value']:.2f}   {kvd['name']}: {kvd['value']:.4f}   "
+                  f"(reference n={fvd['n_reference']}, generated n={fvd['n_generated']}, dim={fvd['feature_dim']})")
+            status = {True: "PASS", False: "FAIL", None: "not judged"}[gate["passed"]]
+            print(f"FVD gate < {gate['threshold']:g}: {status} {gate['note']}".rstrip())
+            for warning in fvd["warnings"]:
+                print(f"warning: {warning}")
+    if errors:
+        return 2
+    return 1 if failed or distribution_failed else 0

@@ -1,0 +1,98 @@
+"""Load quality gates and detector thresholds from configs/gates.yaml into typed dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from core.errors import ValidationError
+from core.paths import CONFIGS_DIR
+
+GATES_PATH = CONFIGS_DIR / "gates.yaml"
+
+
+@dataclass(frozen=True)
+class GateThresholds:
+    """Pass/fail gates (case-study defaults)."""
+
+    fvd_max: float = 250.0
+    fvd_gate_random_extractor: bool = False
+    tcs_min: float = 0.85
+    clip_score_min: float = 0.28
+    rejection_rate_alert: float = 0.15
+
+
+@dataclass(frozen=True)
+class DetectorThresholds:
+    """Failure-detector thresholds; differences are on frames in [0, 1]."""
+
+    flicker_max_consecutive_diff: float = 0.4
+    flicker_max_frames: int = 4
+    static_max_mean_diff: float = 0.01
+    colour_drift_max: float = 0.15
+    freeze_max_diff: float = 0.002
+    freeze_min_frames: int = 3
+    cut_min_dissimilarity: float = 0.5
+    blur_max_ratio: float = 0.6
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """Settings of measures that are parameters rather than gates."""
+
+    flicker_cutoff_fraction_of_nyquist: float = 0.5
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Everything in configs/gates.yaml."""
+
+    gates: GateThresholds = field(default_factory=GateThresholds)
+    detectors: DetectorThresholds = field(default_factory=DetectorThresholds)
+    measures: MeasureSettings = field(default_factory=MeasureSettings)
+
+
+def _section(cls: type, data: Any, name: str, path: Path) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ValidationError(f"section '{name}' of {path} must be a mapping of knob: value.")
+    known = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            raise ValidationError(f"unknown knob '{name}.{key}' in {path}; allowed: {', '.join(known)}.")
+        expected = type(getattr(cls(), key))
+        if expected is bool:
+            ok = isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+        if not ok:
+            kind = {bool: "true or false", int: "a whole number ≥ 1"}.get(expected, "a number ≥ 0")
+            raise ValidationError(f"knob '{name}.{key}' in {path} must be {kind}, got {value!r}.")
+        values[key] = expected(value)
+    return cls(**values)
+
+
+def load_gates(path: Path | str | None = None) -> Gates:
+    """Parse a gates YAML file (default configs/gates.yaml); missing knobs keep their defaults."""
+    import yaml
+
+    path = Path(path) if path is not None else GATES_PATH
+    if not path.is_file():
+        raise ValidationError(f"gates file '{path}' does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        raise ValidationError(f"gates file '{path}' is not valid YAML.") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"gates file '{path}' must be a mapping with sections gates, detectors, measures.")
+    unknown = set(data) - {"gates", "detectors", "measures"}
+    if unknown:
+        raise ValidationError(f"unknown section '{sorted(unknown)[0]}' in {path}; allowed: gates, detectors, measures.")
+    return Gates(gates=_section(GateThresholds, data.get("gates"), "gates", path),
+                 detectors=_section(DetectorThresholds, data.get("detectors"), "detectors", path),
+                 measures=_section(MeasureSettings, data.get("measures"), "measures", path))
