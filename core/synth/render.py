@@ -8,14 +8,16 @@ compositor light the frame in the condition blended between the start and target
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from core.synth.events import EventScript, smoothstep
 from core.synth.roads import RoadLayout, road_layout
 from core.synth.roadside import Lighting, Roadside
-from core.synth.scene import Camera, DrawList, SurfaceLook, background_profile, rasterise, render_backdrop, \
-    render_ground
+from core.synth.ground import GroundTables, SurfaceLook, render_ground
+from core.synth.scene import SKY_DEPTH, Camera, DrawList, background_profile, rasterise, render_backdrop
 from core.synth.spec import ClipSpec, stable_rng, validate_spec
 from core.synth.weather import FrameInputs, Look, Particles, blend, compose, look_for
 
@@ -32,6 +34,7 @@ class Scene:
     spec: ClipSpec
     layout: RoadLayout
     roadside: Roadside
+    ground: GroundTables
     script: EventScript
     profile: np.ndarray
     phases: np.ndarray
@@ -44,6 +47,7 @@ class Scene:
     target_look: Look
     vignette: np.ndarray
     hood: np.ndarray           # H×W coverage of the bonnet (0..1)
+    hood_top: int              # first row the bonnet touches
 
 
 def transition_weight(index: int, fps: int) -> float:
@@ -59,6 +63,12 @@ def _hood_mask(width: int, height: int) -> np.ndarray:
     return np.clip(rows - top[None, :] + 0.5, 0, 1)
 
 
+@lru_cache(maxsize=16)
+def ground_tables(road: str) -> GroundTables:
+    """The road's lateral tables depend on the road type only, so they are built once per process."""
+    return GroundTables.build(road_layout(road))
+
+
 def build_scene(spec: ClipSpec) -> Scene:
     """Draw all per-clip randomness. Geometry depends on (road, seed) and events on (event, road, seed),
     so the same seed and road give the same place in every condition."""
@@ -71,10 +81,11 @@ def build_scene(spec: ClipSpec) -> Scene:
     roadside = Roadside.build(layout, scene_rng, s_end)
     rows = (np.arange(spec.height, dtype=np.float32) + 0.5) / spec.height - 0.5
     cols = (np.arange(spec.width, dtype=np.float32) + 0.5) / spec.width - 0.5
-    vignette = (1.0 - 0.28 * (rows[:, None] ** 2 + cols[None, :] ** 2))[..., None].astype(np.float32)
+    vignette = (1.0 - 0.28 * (rows[:, None] ** 2 + cols[None, :] ** 2)).astype(np.float32)
+    hood = _hood_mask(spec.width, spec.height)
     density = max(1.0, (spec.width * spec.height / (256 * 144)) ** 0.5)
     return Scene(
-        spec=spec, layout=layout, roadside=roadside, script=script,
+        spec=spec, layout=layout, roadside=roadside, script=script, ground=ground_tables(spec.road),
         profile=background_profile(layout, scene_rng),
         phases=scene_rng.uniform(0, 2 * np.pi, 8),
         shake=scene_rng.uniform(0, 2 * np.pi, 6),
@@ -83,7 +94,7 @@ def build_scene(spec: ClipSpec) -> Scene:
         rain=Particles.make(weather_rng, int(260 * density)),
         snow=Particles.make(weather_rng, int(320 * density)),
         start_look=look_for(spec.resolved_start), target_look=look_for(spec.conditions),
-        vignette=vignette, hood=_hood_mask(spec.width, spec.height),
+        vignette=vignette, hood=hood, hood_top=int(np.argmax(hood.max(axis=1) > 0)),
     )
 
 
@@ -109,31 +120,38 @@ def render_frame(scene: Scene, index: int) -> np.ndarray:
     ego_s = scene.script.ego_s(t)
     height, width = spec.height, spec.width
 
-    albedo = np.empty((height, width, 3), np.float32)
+    albedo = np.empty((3, height, width), np.float32)
     depth = np.empty((height, width), np.float32)
     sky = render_backdrop(cam, scene.layout, scene.profile, look.sky_top, look.sky_horizon, albedo, depth)
-    render_ground(cam, scene.layout, ego_s, SurfaceLook(look.snow_cover, look.wetness), scene.phases, albedo, depth)
+    render_ground(cam, scene.layout, scene.ground, ego_s, SurfaceLook(look.snow_cover, look.wetness), scene.phases,
+                  albedo, depth)
     ground_depth = depth.copy()
-    canvas = np.clip(albedo * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    albedo *= 255.0
+    albedo += 0.5
+    canvas = cv2.merge(list(np.clip(albedo, 0, 255).astype(np.uint8)))
 
     lighting = Lighting(lamps=look.lamps, headlights=look.headlights, snow_cover=look.snow_cover)
     draw = DrawList()
     scene.roadside.draw(draw, ego_s, lighting, cam.near)
     scene.script.draw(draw, t, lighting, cam.cam_x)
     emissive = np.zeros((height, width, 3), np.float32)
-    rasterise(draw, cam, canvas, depth, emissive)
+    has_emissive = rasterise(draw, cam, canvas, depth, emissive)
 
-    # The bonnet: static, dark paint that mirrors a little of the sky.
-    hood = scene.hood[..., None]
+    # The bonnet: static, dark paint that mirrors a little of the sky (only its bottom rows are touched).
+    top = scene.hood_top
+    hood = scene.hood[top:, :, None]
     paint = np.asarray((22, 23, 26), np.float32) + 0.25 * np.asarray(look.sky_horizon, np.float32) * 255 * hood
-    canvas = (canvas * (1 - hood) + paint * hood).astype(np.uint8)
-    depth = np.where(scene.hood > 0.5, 0.8, depth).astype(np.float32)
+    canvas[top:] = (canvas[top:] * (1 - hood) + paint * hood).astype(np.uint8)
+    depth[top:][scene.hood[top:] > 0.5] = 0.8
 
-    sky = np.where(depth >= 1e4, sky, 0.0).astype(np.float32)
-    ground = ((depth == ground_depth) & (np.arange(height)[:, None] > cam.horizon)).astype(np.float32)
-    inputs = FrameInputs(canvas, depth, sky, ground, emissive, draw, cam, index, scene.sun_bearing)
+    sky *= depth >= SKY_DEPTH
+    ground = (depth == ground_depth).astype(np.float32)
+    ground[: int(cam.horizon) + 1] = 0.0
+    inputs = FrameInputs(canvas, depth, sky, ground, emissive, draw, cam, index, scene.sun_bearing, has_emissive)
     image = compose(inputs, look, scene.rain, scene.snow, scene.vignette)
-    return (image * 255.0 + 0.5).astype(np.uint8)
+    image *= 255.0
+    image += 0.5
+    return cv2.merge(list(image.astype(np.uint8)))
 
 
 def render_clip(spec: ClipSpec) -> np.ndarray:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.synth.roads import RGB, RoadLayout
-from core.synth.scene import DrawList, Light, SNOW
+from core.synth.ground import SNOW
+from core.synth.scene import DrawList, Light
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from core.synth.roads import RGB, RoadLayout
 
 SKY_DEPTH = 1.0e4          # depth written for sky pixels; weather treats it as "no surface"
 BACKGROUND_DEPTH = 900.0   # far hills, mountains and skylines
-MAX_GROUND_DEPTH = 1500.0  # ground rows just under the horizon
 SUBPIXEL_BITS = 4          # cv2 fixed-point shift: 1/16 px vertex precision keeps slow motion smooth
 SUBPIXEL = float(1 << SUBPIXEL_BITS)
 
@@ -62,18 +61,42 @@ class Light:
     reflects: bool = True   # whether a wet road mirrors it
 
 
+_UNIT_CIRCLES: dict[int, list[tuple[float, float]]] = {}
+
+
+def _unit_circle(segments: int) -> list[tuple[float, float]]:
+    if segments not in _UNIT_CIRCLES:
+        angles = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+        _UNIT_CIRCLES[segments] = list(zip(np.cos(angles).tolist(), np.sin(angles).tolist()))
+    return _UNIT_CIRCLES[segments]
+
+
 @dataclass
 class DrawList:
-    """Polygons (painted far to near), point lights, spray puffs and lamp pools collected for one frame."""
+    """Polygons (painted far to near), point lights, spray puffs and lamp pools collected for one frame.
 
-    polys: list[tuple[float, np.ndarray, RGB, RGB | None]] = field(default_factory=list)
+    Polygons are kept as flat Python lists (one key, vertex count, colour and emission per polygon, and
+    all vertices in one list) so one frame's few hundred polygons are projected in a single numpy call.
+    """
+
+    keys: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    points: list[tuple[float, float, float]] = field(default_factory=list)
+    colours: list[RGB] = field(default_factory=list)
+    emits: list[RGB | None] = field(default_factory=list)
     lights: list[Light] = field(default_factory=list)
     sprays: list[tuple[float, float, float, float, float]] = field(default_factory=list)  # x, z, width, height, alpha
     pools: list[tuple[float, float, float, RGB]] = field(default_factory=list)  # lamp light on the road: x, z, radius, rgb
 
     def poly(self, key_z: float, points: list | np.ndarray, colour: RGB, emit: RGB | None = None) -> None:
         """Add a polygon (N×3 world points). key_z orders painting; emit adds self-lit colour."""
-        self.polys.append((key_z, np.asarray(points, dtype=np.float64), colour, emit))
+        if isinstance(points, np.ndarray):
+            points = points.tolist()
+        self.keys.append(key_z)
+        self.counts.append(len(points))
+        self.points.extend(points)
+        self.colours.append(colour)
+        self.emits.append(emit)
 
     def side_quad(self, x: float, y0: float, y1: float, z0: float, z1: float, colour: RGB,
                   lean: float = 0.0, emit: RGB | None = None) -> None:
@@ -88,8 +111,7 @@ class DrawList:
     def ellipse(self, x: float, y: float, z: float, rx: float, ry: float, colour: RGB,
                 key_z: float | None = None, segments: int = 12) -> None:
         """A camera-facing ellipse (billboard) centred at (x, y, z)."""
-        angles = np.linspace(0, 2 * np.pi, segments, endpoint=False)
-        pts = np.stack([x + rx * np.cos(angles), y + ry * np.sin(angles), np.full(segments, z)], axis=1)
+        pts = [(x + rx * c, y + ry * s, z) for c, s in _unit_circle(segments)]
         self.poly(z if key_z is None else key_z, pts, colour)
 
     def ground_quad(self, x0: float, x1: float, z0: float, z1: float, colour: RGB, key_z: float) -> None:
@@ -112,155 +134,45 @@ def _clip_near(points: np.ndarray, near: float) -> np.ndarray:
     return np.asarray(out) if out else np.zeros((0, 3))
 
 
-def rasterise(draw: DrawList, cam: Camera, canvas: np.ndarray, depth: np.ndarray, emissive: np.ndarray) -> None:
-    """Paint the draw list far to near into canvas (uint8 albedo), depth (m) and emissive (float RGB)."""
-    order = sorted(range(len(draw.polys)), key=lambda i: -draw.polys[i][0])
-    polys = []
-    for i in order:
-        key_z, pts, colour, emit = draw.polys[i]
-        if pts[:, 2].max() < cam.near:
-            continue
-        if pts[:, 2].min() < cam.near:
-            pts = _clip_near(pts, cam.near)
-            if len(pts) < 3:
-                continue
-        polys.append((pts, colour, emit))
-    if not polys:
-        return
-    counts = [len(p[0]) for p in polys]
-    uv = cam.project(np.concatenate([p[0] for p in polys]))
+def rasterise(draw: DrawList, cam: Camera, canvas: np.ndarray, depth: np.ndarray, emissive: np.ndarray) -> bool:
+    """Paint the draw list far to near into canvas (uint8 albedo), depth (m) and emissive (float RGB).
+
+    Returns whether anything was written to `emissive`.
+    """
+    if not draw.keys:
+        return False
+    points = np.asarray(draw.points, dtype=np.float64)
+    counts = np.asarray(draw.counts)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    z = points[:, 2]
+    z_min, z_max = np.minimum.reduceat(z, starts), np.maximum.reduceat(z, starts)
+    z_mean = np.add.reduceat(z, starts) / counts
+    uv = cam.project(points)
+    u_min, u_max = np.minimum.reduceat(uv[:, 0], starts), np.maximum.reduceat(uv[:, 0], starts)
+    v_min, v_max = np.minimum.reduceat(uv[:, 1], starts), np.maximum.reduceat(uv[:, 1], starts)
+    visible = ((z_max >= cam.near) & (u_max >= 0) & (v_max >= 0) & (u_min <= cam.width) & (v_min <= cam.height)
+               & ((u_max - u_min) >= 0.15) & ((v_max - v_min) >= 0.15))
+    needs_clip = z_min < cam.near
     fixed = np.round(uv * SUBPIXEL).astype(np.int32)
-    width, height = cam.width, cam.height
-    start = 0
-    for (pts, colour, emit), count in zip(polys, counts):
-        poly_uv = uv[start:start + count]
-        poly_fixed = fixed[start:start + count]
-        start += count
-        u_min, v_min = poly_uv.min(axis=0)
-        u_max, v_max = poly_uv.max(axis=0)
-        if u_max < 0 or v_max < 0 or u_min > width or v_min > height:
-            continue
-        if (u_max - u_min) < 0.15 or (v_max - v_min) < 0.15:
-            continue
-        contour = [poly_fixed.reshape(-1, 1, 2)]
-        cv2.fillPoly(canvas, contour, tuple(int(255 * c + 0.5) for c in colour), cv2.LINE_AA, SUBPIXEL_BITS)
-        cv2.fillPoly(depth, contour, float(pts[:, 2].mean()), cv2.LINE_8, SUBPIXEL_BITS)
+    colours = np.round(np.asarray(draw.colours) * 255).astype(np.int32).tolist()
+    order = np.argsort(-np.asarray(draw.keys), kind="stable")
+    any_emit = False
+    for i in order[visible[order]].tolist():
+        start, count = starts[i], counts[i]
+        if needs_clip[i]:
+            clipped = _clip_near(points[start:start + count], cam.near)
+            if len(clipped) < 3:
+                continue
+            contour = [np.round(cam.project(clipped) * SUBPIXEL).astype(np.int32).reshape(-1, 1, 2)]
+        else:
+            contour = [fixed[start:start + count].reshape(-1, 1, 2)]
+        cv2.fillPoly(canvas, contour, colours[i], cv2.LINE_AA, SUBPIXEL_BITS)
+        cv2.fillPoly(depth, contour, float(z_mean[i]), cv2.LINE_8, SUBPIXEL_BITS)
+        emit = draw.emits[i]
         if emit is not None:
-            cv2.fillPoly(emissive, contour, tuple(float(c) for c in emit), cv2.LINE_8, SUBPIXEL_BITS)
-
-
-def _box_coverage(offset: np.ndarray, half_width: float, footprint: np.ndarray) -> np.ndarray:
-    """Share of a pixel (footprint m wide, centred `offset` m from a band's centre) inside the band.
-
-    An exact box filter: thin far lines fade to their true average instead of aliasing and flickering.
-    """
-    overlap = np.minimum(offset + 0.5 * footprint, half_width) - np.maximum(offset - 0.5 * footprint, -half_width)
-    return np.clip(overlap / footprint, 0.0, 1.0)
-
-
-def _dash_coverage(s: np.ndarray, dash: float, period: float, footprint: np.ndarray) -> np.ndarray:
-    """Box-filtered coverage of dashes [k·period, k·period+dash] along s for pixels `footprint` m deep."""
-    phase = np.mod(s, period) - 0.5 * dash
-    cover = (_box_coverage(phase, 0.5 * dash, footprint) + _box_coverage(phase - period, 0.5 * dash, footprint)
-             + _box_coverage(phase + period, 0.5 * dash, footprint))
-    far = np.clip((footprint - 0.5 * period) / (0.5 * period), 0.0, 1.0)   # beyond Nyquist: the average
-    return cover * (1 - far) + (dash / period) * far
-
-
-def _attenuate(footprint: np.ndarray, wavelength: float) -> np.ndarray:
-    """How much of a texture of this wavelength (m) survives pixels of this footprint (m)."""
-    return np.exp(-(footprint / wavelength) ** 2 * 4.0)
-
-
-def _mix(base: np.ndarray, colour: np.ndarray | RGB, cover: np.ndarray) -> np.ndarray:
-    return base + (np.asarray(colour, dtype=np.float32) - base) * cover[..., None]
-
-
-@dataclass(frozen=True)
-class SurfaceLook:
-    """The part of a condition that changes the ground itself: snow cover and wetness (0..1)."""
-
-    snow_cover: float
-    wetness: float
-
-
-SNOW: RGB = (0.88, 0.89, 0.92)
-
-
-def render_ground(cam: Camera, layout: RoadLayout, ego_s: float, surface: SurfaceLook, phases: np.ndarray,
-                  albedo: np.ndarray, depth: np.ndarray) -> None:
-    """Fill rows below the horizon of albedo (H×W×3 float32) and depth (H×W, m) with road and terrain.
-
-    ego_s is the camera's distance along the road (m), so everything painted on the ground flows past
-    at ego speed. phases (≥6 floats in [0, 2π)) vary the terrain texture per scene.
-    """
-    first_row = max(0, int(np.floor(cam.horizon + 0.5)))
-    if first_row >= cam.height:
-        return
-    rows = np.arange(first_row, cam.height, dtype=np.float32) + 0.5
-    drop = np.maximum(rows - cam.horizon, 0.35)
-    z = np.minimum(cam.focal * cam.height_m / drop, MAX_GROUND_DEPTH).astype(np.float32)
-    foot_x = (z / cam.focal)[:, None]                           # metres per pixel across
-    foot_s = (z / drop)[:, None]                                # metres per pixel along the road
-    cols = np.arange(cam.width, dtype=np.float32) + 0.5
-    x = (cols[None, :] - cam.centre_u) * foot_x - cam.curve(z)[:, None] + cam.cam_x
-    s = (ego_s + z)[:, None]
-    right, left = layout.right_edge, layout.left_edge
-
-    # Terrain: two tones left/right with a texture that is fixed to the world, so it flows with s.
-    side = np.clip(x / 4.0, -0.5, 0.5) + 0.5
-    base = (np.asarray(layout.terrain_left, np.float32)[None, None] * (1 - side[..., None])
-            + np.asarray(layout.terrain_right, np.float32)[None, None] * side[..., None])
-    tex = (np.sin(0.21 * x + phases[0]) * np.cos(0.13 * s + phases[1]) * _attenuate(foot_x, 15.0)
-           + 0.6 * np.sin(0.9 * x + 0.4 * s + phases[2]) * _attenuate(np.maximum(foot_x, foot_s), 4.0))
-    if layout.crop_rows:
-        tex = tex + 0.9 * np.sin(2 * np.pi * x / 1.6) * _attenuate(foot_x, 1.6)
-    base = base * (1 + layout.terrain_texture * tex)[..., None]
-    base = _mix(base, SNOW, np.full(x.shape, 0.95 * surface.snow_cover, np.float32))
-
-    if layout.sidewalk > 0:
-        for sign, edge in ((1, right + layout.shoulder_right), (-1, left - layout.shoulder_left)):
-            centre = edge + sign * layout.sidewalk / 2
-            walk = _box_coverage(x - centre, layout.sidewalk / 2, foot_x)
-            joints = 1 - 0.25 * _dash_coverage(s, 0.08, 1.5, foot_s)
-            base = _mix(base, (0.62, 0.61, 0.58), walk) * np.where(walk > 0, joints, 1)[..., None]
-    if layout.median_width > 0:
-        base = _mix(base, layout.median, _box_coverage(x, layout.median_width / 2 - 0.6, foot_x))
-
-    # Shoulders and asphalt (slightly wider than the lanes), with longitudinal wear and world-fixed patches.
-    paved_centre = 0.5 * ((right + layout.shoulder_right) + (left - layout.shoulder_left))
-    paved_half = 0.5 * ((right + layout.shoulder_right) - (left - layout.shoulder_left))
-    if layout.median_width > 0:
-        paved = (_box_coverage(x - (right + layout.median_width / 2 + layout.shoulder_right) / 2,
-                               (right - layout.median_width / 2 + layout.shoulder_right) / 2, foot_x)
-                 + _box_coverage(x - (left - layout.median_width / 2 - layout.shoulder_left) / 2,
-                                 (-left - layout.median_width / 2 + layout.shoulder_left) / 2, foot_x))
-    else:
-        paved = _box_coverage(x - paved_centre, paved_half, foot_x)
-    shoulder_colour = np.asarray(layout.shoulder, np.float32)
-    base = _mix(base, shoulder_colour * (1 - 0.25 * surface.wetness), paved)
-    lanes = _box_coverage(np.abs(x) - (right + layout.median_width / 2) / 2,
-                          (right - layout.median_width / 2) / 2 + 0.15, foot_x) if layout.median_width > 0 \
-        else _box_coverage(x - (right + left) / 2, (right - left) / 2 + 0.15, foot_x)
-    patch = 1 + 0.07 * np.sin(0.37 * s + phases[3]) * np.sin(0.11 * s + 1.3 * x) * _attenuate(foot_s, 6.0)
-    lane_pos = np.mod(x - layout.median_width / 2, layout.lane_width) - layout.lane_width / 2
-    wear = 1 - 0.10 * (_box_coverage(np.abs(lane_pos) - 0.85, 0.35, foot_x))
-    asphalt = np.asarray(layout.asphalt, np.float32) * (1 - 0.35 * surface.wetness)
-    road_colour = asphalt[None, None] * (patch * wear)[..., None]
-    # Snow lies on the road except in the two tyre tracks of every lane.
-    tracks = _box_coverage(np.abs(lane_pos) - 0.85, 0.32, foot_x)
-    road_colour = _mix(road_colour, (0.80, 0.81, 0.84), (0.85 * surface.snow_cover * (1 - 0.8 * tracks)))
-    base = _mix(base, road_colour, lanes)
-
-    paint_visible = 1 - 0.85 * surface.snow_cover
-    for mark in layout.markings:
-        cover = _box_coverage(x - mark.x, mark.half_width, foot_x)
-        if mark.dash is not None:
-            cover = cover * _dash_coverage(s, mark.dash[0], mark.dash[1], foot_s)
-        base = _mix(base, mark.colour, cover * paint_visible)
-
-    albedo[first_row:] = base
-    depth[first_row:] = np.broadcast_to(z[:, None], (len(z), cam.width))
+            cv2.fillPoly(emissive, contour, emit, cv2.LINE_8, SUBPIXEL_BITS)
+            any_emit = True
+    return any_emit
 
 
 def background_profile(layout: RoadLayout, rng: np.random.Generator) -> np.ndarray:
@@ -289,24 +201,30 @@ def background_profile(layout: RoadLayout, rng: np.random.Generator) -> np.ndarr
 
 def render_backdrop(cam: Camera, layout: RoadLayout, profile: np.ndarray, sky_top: RGB, sky_horizon: RGB,
                     albedo: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """Fill the sky gradient and the far silhouette above the horizon; return the sky weight (H×W, 0..1).
+    """Fill the sky gradient and far silhouette above the horizon into albedo (planar 3×H×W float32) and
+    depth (H×W, m); return the sky weight (H×W, 0..1).
 
-    Sky colours are final radiance (not albedo): the weather module does not relight sky pixels.
+    Only rows down to just below the horizon are written; render_ground fills the rest. Sky colours
+    are final radiance (not albedo): the weather module does not relight sky pixels.
     """
-    rows = np.arange(cam.height, dtype=np.float32) + 0.5
+    last = min(cam.height, max(1, int(np.floor(cam.horizon + 0.5)) + 1))
+    rows = np.arange(last, dtype=np.float32) + 0.5
     up = np.clip((cam.horizon - rows) / max(cam.horizon, 1.0), 0, 1) ** 0.7
     top, hor = np.asarray(sky_top, np.float32), np.asarray(sky_horizon, np.float32)
     sky_rows = hor[None] + (top - hor)[None] * up[:, None]
     bearings = (np.arange(cam.width, dtype=np.float32) + 0.5 - cam.centre_u) / cam.focal
     top_row = cam.horizon - cam.focal * np.interp(bearings, np.linspace(-1.2, 1.2, len(profile)), profile)
     # Soft-edged silhouette: coverage of each pixel by the area below the profile.
-    cover = np.clip(rows[:, None] - top_row[None, :] + 0.5, 0.0, 1.0)
-    colour = np.asarray(layout.background_colour, np.float32)
+    cover = np.clip(rows[:, None] - top_row[None, :].astype(np.float32) + 0.5, 0.0, 1.0)
+    colour = np.asarray(layout.background_colour, np.float32).reshape(3, 1, 1)
     if layout.background == "mountains":
         snowline = (cam.horizon - rows[:, None]) > 0.65 * (cam.horizon - top_row[None, :]) + 2
-        land = np.where(snowline[..., None], np.asarray((0.86, 0.88, 0.92), np.float32), colour)
+        land = np.where(snowline[None], np.asarray((0.86, 0.88, 0.92), np.float32).reshape(3, 1, 1), colour)
     else:
-        land = np.broadcast_to(colour, (cam.height, cam.width, 3))
-    albedo[:] = sky_rows[:, None, :] * (1 - cover[..., None]) + land * cover[..., None]
-    depth[:] = np.where(cover >= 0.5, BACKGROUND_DEPTH, SKY_DEPTH)
-    return (1.0 - cover).astype(np.float32)
+        land = colour
+    sky_planes = sky_rows.T[:, :, None]
+    albedo[:, :last] = sky_planes + (land - sky_planes) * cover[None]
+    depth[:last] = np.where(cover >= 0.5, BACKGROUND_DEPTH, SKY_DEPTH)
+    weight = np.zeros(depth.shape, np.float32)
+    weight[:last] = 1.0 - cover
+    return weight
