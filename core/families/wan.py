@@ -96,7 +96,8 @@ class WanI2VFamily(PipelineFamily):
         settings = super().resolve(pipe, defaults, **kwargs)
         transformer = self._main_transformer(pipe)
         _, patch_h, patch_w = transformer.config.patch_size
-        limit = int(transformer.config.rope_max_seq_len) * int(pipe.vae.config.scale_factor_spatial) * min(patch_h, patch_w)
+        spatial = int(pipe.vae.config.scale_factor_spatial)
+        limit = int(transformer.config.rope_max_seq_len) * spatial * min(patch_h, patch_w)
         if max(settings.width, settings.height) > limit:
             raise ValidationError(f"size {settings.width}x{settings.height} is impossible for this model; "
                                   f"each side can be at most {limit} pixels.")
