@@ -66,7 +66,7 @@ def _lateral_profile(layout: RoadLayout, x: np.ndarray, snow: float, wet: float)
     lane_pos = np.abs(np.mod(x - inner, layout.lane_width) - layout.lane_width / 2)
     tracks = (np.abs(lane_pos - 0.85) < 0.22).astype(np.float64)[:, None]
     road = np.asarray(layout.asphalt) * (1 - 0.35 * wet) * (1 - 0.06 * tracks)
-    road = road + (np.asarray(ROAD_SNOW) - road) * (0.85 * snow) * (1 - 0.6 * tracks)
+    road = road + (np.asarray(ROAD_SNOW) - road) * (0.85 * snow) * (1 - 0.45 * tracks)
     paint(lanes, road)
     extra[lanes, 0] = 1.0
     visible = 1 - 0.85 * snow
@@ -175,7 +175,7 @@ def render_ground(cam, layout: RoadLayout, tables: GroundTables, ego_s: float, s
            + np.sin(0.9 * x + 0.4 * s + phases[2]) * (0.6 * _attenuate(np.maximum(foot_x, foot_s), 4.0)))
     if layout.crop_rows:
         tex += np.sin(x * np.float32(2 * np.pi / 1.6)) * (0.9 * _attenuate(foot_x, 1.6))
-    patch = (0.06 * np.sin(0.37 * s + phases[3]) * np.sin(0.083 * s + 1.1)) * _attenuate(foot_s, 5.0)
+    patch = (0.11 * np.sin(0.37 * s + phases[3]) * np.sin(0.083 * s + 1.1)) * _attenuate(foot_s, 5.0)
     tone = 1 + (layout.terrain_texture * tex) * lateral[3] + patch * extra[0]
     base = albedo[:, first_row:]
     for channel in range(3):

@@ -78,12 +78,11 @@ def build_scene(spec: ClipSpec) -> Scene:
     weather_rng = stable_rng("weather", spec.seed)
     script = EventScript(spec.event, layout, event_rng, spec.duration_s)
     s_end = script.ego_s(spec.duration_s) + 300.0
-    roadside = Roadside.build(layout, scene_rng, s_end)
+    roadside = Roadside.build(layout, ("props", spec.road, spec.seed), s_end)
     rows = (np.arange(spec.height, dtype=np.float32) + 0.5) / spec.height - 0.5
     cols = (np.arange(spec.width, dtype=np.float32) + 0.5) / spec.width - 0.5
     vignette = (1.0 - 0.28 * (rows[:, None] ** 2 + cols[None, :] ** 2)).astype(np.float32)
     hood = _hood_mask(spec.width, spec.height)
-    density = max(1.0, (spec.width * spec.height / (256 * 144)) ** 0.5)
     return Scene(
         spec=spec, layout=layout, roadside=roadside, script=script, ground=ground_tables(spec.road),
         profile=background_profile(layout, scene_rng),
@@ -91,8 +90,9 @@ def build_scene(spec: ClipSpec) -> Scene:
         shake=scene_rng.uniform(0, 2 * np.pi, 6),
         curve_phase=float(scene_rng.uniform(0, 2 * np.pi)),
         sun_bearing=float(scene_rng.uniform(-0.22, 0.22)),
-        rain=Particles.make(weather_rng, int(260 * density)),
-        snow=Particles.make(weather_rng, int(320 * density)),
+        # The same number of drops and flakes at every frame size: it is the same scene, only sharper.
+        rain=Particles.make(weather_rng, 260),
+        snow=Particles.make(weather_rng, 320),
         start_look=look_for(spec.resolved_start), target_look=look_for(spec.conditions),
         vignette=vignette, hood=hood, hood_top=int(np.argmax(hood.max(axis=1) > 0)),
     )
@@ -102,7 +102,7 @@ def frame_camera(scene: Scene, t: float) -> Camera:
     """The camera at time t (s): road-roughness pitch and steering yaw shake, under 2.2 Hz so it stays
     smooth at 8–10 fps."""
     spec, ph = scene.spec, scene.shake
-    pitch = spec.height * (0.006 * np.sin(2 * np.pi * 1.7 * t + ph[0]) + 0.004 * np.sin(2 * np.pi * 2.1 * t + ph[1])
+    pitch = spec.height * (0.008 * np.sin(2 * np.pi * 1.7 * t + ph[0]) + 0.004 * np.sin(2 * np.pi * 2.1 * t + ph[1])
                            + 0.003 * np.sin(2 * np.pi * 0.6 * t + ph[2]))
     yaw = spec.width * (0.003 * np.sin(2 * np.pi * 0.45 * t + ph[3]) + 0.0015 * np.sin(2 * np.pi * 1.3 * t + ph[4]))
     curvature = scene.layout.curvature * np.sin(2 * np.pi * t / 9.0 + scene.curve_phase)

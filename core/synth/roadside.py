@@ -14,6 +14,7 @@ import numpy as np
 from core.synth.roads import RGB, RoadLayout
 from core.synth.ground import SNOW
 from core.synth.scene import DrawList, Light
+from core.synth.spec import stable_rng
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,12 @@ def _snowy(colour: RGB, cover: float) -> RGB:
     return tuple(c + (s - c) * cover for c, s in zip(colour, SNOW))
 
 
-def place_props(layout: RoadLayout, rng: np.random.Generator, s_end: float) -> list[Prop]:
-    """Place every roadside kind of `layout` from s = -10 m to `s_end` m."""
+def place_props(layout: RoadLayout, key: tuple, s_end: float) -> list[Prop]:
+    """Place every roadside kind of `layout` from s = -10 m to `s_end` m.
+
+    Each kind and side draws from its own generator (seeded by `key`, kind and side), so a longer clip
+    only adds props further down the road and never moves the ones a shorter clip has.
+    """
     right = layout.right_edge + layout.shoulder_right + layout.sidewalk
     left = layout.left_edge - layout.shoulder_left - layout.sidewalk
     props: list[Prop] = []
@@ -65,6 +70,7 @@ def place_props(layout: RoadLayout, rng: np.random.Generator, s_end: float) -> l
         if kind == "light_pole":
             sides = (0,)
         for side in sides:
+            rng = stable_rng(*key, kind, side)
             if kind == "building":
                 s = -10.0 - rng.uniform(0, 20)
                 while s < s_end:
@@ -176,11 +182,11 @@ def _building(draw: DrawList, p: Prop, z: float, light: Lighting) -> None:
     draw.poly(z + 0.5 * length + 0.02, [(p.x, 0, z), (p.x, height, z), (p.x, height, z_end), (p.x, 0, z_end)],
               colour)
     draw.poly(z + 0.02, [(p.x, 0, z), (far_x, 0, z), (far_x, height, z), (p.x, height, z)], _shade(colour, 0.75))
-    lit_share = 0.55 * light.lamps
+    lit_share = 0.4 * light.lamps
     for floor in range(floors):
         y0 = 1.2 + 3.3 * floor
         lit = ((int(p.tone * 1000) + 7 * floor) % 10) / 10 < lit_share
-        emit = (1.0, 0.8, 0.5) if lit else None
+        emit = (0.55, 0.45, 0.3) if lit else None
         draw.poly(z + 0.5 * length, [(p.x, y0, z + 1), (p.x, y0 + 1.6, z + 1), (p.x, y0 + 1.6, z_end - 1),
                                      (p.x, y0, z_end - 1)], (0.18, 0.22, 0.28), emit)
 
@@ -220,9 +226,10 @@ class Roadside:
     wall_heights: np.ndarray
 
     @classmethod
-    def build(cls, layout: RoadLayout, rng: np.random.Generator, s_end: float) -> "Roadside":
-        props = place_props(layout, rng, s_end)
-        smooth = np.convolve(rng.uniform(6, 20, 256), np.ones(5) / 5, mode="same")
+    def build(cls, layout: RoadLayout, key: tuple, s_end: float) -> "Roadside":
+        """Place the props of one clip; `key` (e.g. road id and seed) seeds every random choice."""
+        props = place_props(layout, key, s_end)
+        smooth = np.convolve(stable_rng(*key, "wall").uniform(6, 20, 256), np.ones(5) / 5, mode="same")
         return cls(layout, sorted(props, key=lambda p: p.s), smooth)
 
     def draw(self, draw: DrawList, ego_s: float, light: Lighting, near: float) -> None:

@@ -63,7 +63,12 @@ def look_for(condition: str) -> Look:
 
 
 def blend(a: Look, b: Look, weight: float) -> Look:
-    """Linear blend of every level and colour: weight 0 is a, 1 is b."""
+    """Linear blend of every level and colour: weight 0 is a, 1 is b (both exactly, so a clip that has
+    finished its transition renders bit-identically to one that started in the target)."""
+    if weight <= 0.0:
+        return a
+    if weight >= 1.0:
+        return b
     values = {}
     for f in fields(Look):
         va, vb = getattr(a, f.name), getattr(b, f.name)
@@ -287,7 +292,7 @@ def _rain(image: np.ndarray, drops: Particles, amount: float, index: int, scale:
     v = np.mod(drops.v[:count] + (0.21 * near + 0.04) * index, 1.0) * (height * 1.2) - 0.1 * height
     u = np.mod(drops.u[:count] + 0.012 * index, 1.0) * width
     length = (10 + 22 * near) * scale
-    layer = _streaks((height, width), u, v, -0.18 * length, -length, (near - 0.3) / 0.7, max(1, int(scale)))
+    layer = _streaks((height, width), u, v, -0.18 * length, -length, (near - 0.3) / 0.7, max(1, int(scale / 2.5)))
     layer = cv2.GaussianBlur(layer, (0, 0), 0.6 * scale)
     image += (np.float32(0.85) - image) * (layer * np.float32(0.5))
 
@@ -324,11 +329,11 @@ def _dust(image: np.ndarray, grains: Particles, amount: float, index: int, scale
           haze: np.ndarray) -> None:
     """Wind-blown dust: faint horizontal wisps streaming right to left across the frame."""
     height, width = image.shape[1:]
-    count = int(len(grains.u) * 0.5 * amount)
+    count = int(len(grains.u) * 0.35 * amount)
     near = grains.layer[:count]
     u = np.mod(grains.u[:count] - (0.03 + 0.05 * near) * index, 1.0) * width
-    v = grains.v[:count] * height
-    length = (8 + 30 * near) * scale
-    layer = _streaks((height, width), u, v, length, np.full(count, 2.0), near, max(1, int(2 * scale)))
+    v = (0.25 + 0.75 * grains.v[:count]) * height    # dust blows mostly low, near the ground
+    length = (25 + 60 * near) * scale
+    layer = _streaks((height, width), u, v, length, 1.5 * scale * np.ones(count), near, max(1, int(scale)))
     layer = cv2.GaussianBlur(layer, (0, 0), 1.5 * scale) * np.float32(0.3)
     image += (haze * np.float32(1.15) - image) * layer
