@@ -119,7 +119,7 @@ def open_frames(source: np.ndarray | str | Path) -> tuple[str, float, Iterator[n
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
         meta = reader.__next__()
     except (RuntimeError, OSError, StopIteration):
-        raise ValidationError(f"video '{path}' could not be decoded; is it a valid video file?") from None
+        raise ValidationError(f"video '{path}' could not be decoded; it is not a video that ffmpeg can read.") from None
     width, height = meta["size"]
     fps = float(meta.get("fps") or DEFAULT_FPS)
 

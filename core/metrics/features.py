@@ -17,6 +17,7 @@ centre-cropped to a square.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -121,7 +122,10 @@ def load_i3d(path: str | Path, dim: int = 400) -> FeatureExtractor:
     if not path.is_file():
         raise ModelUnavailableError(f"no I3D TorchScript file at {path}; pass the path of i3d_torchscript.pt.")
     try:
-        module = torch.jit.load(str(path), map_location="cpu").eval()
+        with warnings.catch_warnings():
+            # torch 2.x flags jit.load as deprecated; TorchScript is still the format the I3D file ships in.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu").eval()
     except (RuntimeError, ValueError):
         raise ModelUnavailableError(f"{path} is not a TorchScript file that torch.jit.load can read.") from None
 

@@ -31,7 +31,7 @@ class DetectorThresholds:
     flicker_max_frames: int = 4
     static_max_mean_diff: float = 0.01
     colour_drift_max: float = 0.15
-    freeze_max_diff: float = 0.002
+    freeze_max_diff: float = 0.005
     freeze_min_frames: int = 3
     cut_min_dissimilarity: float = 0.5
     blur_max_ratio: float = 0.6

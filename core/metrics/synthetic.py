@@ -152,3 +152,33 @@ def corruption_suite(frames: np.ndarray) -> list[Corrupted]:
         jitter(frames, 6, 5),
         blur(frames, 9, 3),
     ]
+
+
+def ranking_set(num_frames: int = 12, height: int = 54, width: int = 128, seed: int = 0) -> dict[str, np.ndarray]:
+    """Clean clips and graded corruptions of them, for checking that two TCS variants rank clips alike.
+
+    Two clean clips (different scenes and pan directions, one zooming as a car driving forward), and on
+    the first: one and three flicker frames, a freeze, a cut, a mild (1 px) and a strong shake, blur
+    and colour drift. Every kind of defect the detectors know appears, at fixed positions.
+    """
+    if num_frames < 8:
+        raise ValueError("the ranking set needs clips of at least 8 frames")
+    base = clean_clip(num_frames, height, width, seed=seed)
+    other = clean_clip(num_frames, height, width, seed=seed + 1, velocity=(-1.5, 1.0), zoom=1.01)
+    k = num_frames // 3
+    drift = next(c for c in (colour_drift_or_none(base, k, a) for a in (0.32, 0.3, 0.34, 0.28)) if c is not None)
+    return {
+        "clean": base, "clean_other_scene": other,
+        "flicker_1_frame": flicker(base, [k]).frames, "flicker_3_frames": flicker(base, [k, k + 2, k + 4]).frames,
+        "freeze": freeze(base, k, 3).frames, "cut": cut(base, num_frames // 2).frames,
+        "shake_1px": jitter(base, k, 2, 1).frames, "shake_strong": jitter(base, k, 5).frames,
+        "blur": blur(base, k, 3).frames, "colour_drift": drift.frames,
+    }
+
+
+def colour_drift_or_none(frames: np.ndarray, start: int, amount: float) -> Corrupted | None:
+    """colour_drift, or None when that amount puts a frame on the detection threshold."""
+    try:
+        return colour_drift(frames, start, amount)
+    except ValueError:
+        return None

@@ -1,7 +1,7 @@
 """Freeze detector: a run of near-identical frames inside a moving clip.
 
 Consecutive frames are identical when their full-resolution mean absolute difference d_t is at most
-`freeze_max_diff` (0.002, half an 8-bit level). A run of at least `freeze_min_frames` identical frames
+`freeze_max_diff` (0.005, 1.3 8-bit levels; H.264 re-encoding of a repeated frame stays below it). A run of at least `freeze_min_frames` identical frames
 is flagged as [first, last] of the run. A clip that the static-video rule calls static has no
 "moving" context, so the freeze detector stays silent there and the static detector speaks instead.
 """
