@@ -97,11 +97,11 @@ def draw_vehicle(draw: DrawList, car: Vehicle, light: Lighting, cam_x: float) ->
     for sign in (-1, 1):
         lx = x + sign * (half - 0.22)
         if car.facing > 0:
-            level = 0.45 * light.lamps + 1.6 * car.brake
+            level = 0.45 * light.lamps + 1.1 * car.brake
             draw.front_quad(lx - 0.18, lx + 0.18, lamp_y - 0.08, lamp_y + 0.1, z - 0.04, (0.55, 0.06, 0.05),
                             key_z=key - 0.003)
             if level > 0.02:
-                draw.lights.append(Light(lx, lamp_y, z - 0.05, 0.18, (2.6 * level, 0.15 * level, 0.1 * level)))
+                draw.lights.append(Light(lx, lamp_y, z - 0.05, 0.12, (2.6 * level, 0.15 * level, 0.1 * level)))
             if car.hazard > 0.02:
                 hz = 1.8 * car.hazard
                 draw.lights.append(Light(lx + sign * 0.1, lamp_y + 0.12, z - 0.06, 0.15, (hz, 0.55 * hz, 0.05)))
@@ -109,7 +109,7 @@ def draw_vehicle(draw: DrawList, car: Vehicle, light: Lighting, cam_x: float) ->
             level = 0.3 + 1.4 * light.lamps   # daytime running lights, full beams at night
             draw.front_quad(lx - 0.2, lx + 0.2, lamp_y - 0.07, lamp_y + 0.07, z - 0.04, (0.85, 0.85, 0.8),
                             key_z=key - 0.003)
-            draw.lights.append(Light(lx, lamp_y, z - 0.05, 0.2, _glow((1.8, 1.75, 1.6), level)))
+            draw.lights.append(Light(lx, lamp_y, z - 0.05, 0.13, _glow((1.8, 1.75, 1.6), level)))
     if car.beacon >= 0:
         red = 0.5 + 0.5 * np.cos(2 * np.pi * car.beacon)
         blue = 1.0 - red
@@ -139,24 +139,27 @@ def draw_pedestrian(draw: DrawList, x: float, z: float, gait: float, shirt: RGB,
     draw.ellipse(x, 1.62, z - 0.02, 0.11, 0.13, (0.25, 0.18, 0.13), segments=10)
 
 
-def draw_deer(draw: DrawList, x: float, z: float, gait: float, heading: int, light: Lighting) -> None:
-    """A deer in side view walking laterally (heading +1 to the right), shoulder height ~1 m."""
-    fur = (0.50, 0.34, 0.20)
-    leg_swing = 0.18 * np.sin(2 * np.pi * gait)
+def draw_deer(draw: DrawList, x: float, z: float, gait: float, heading: int, light: Lighting,
+              size: float = 1.15) -> None:
+    """A deer in side view walking laterally (heading +1 to the right), shoulder height ~size m."""
+    fur, legs = (0.50, 0.34, 0.20), (0.36, 0.24, 0.15)
+
+    def at(dx: float, y: float) -> tuple[float, float, float]:
+        return (x + heading * dx * size, y * size, z)
+
+    swing = 0.18 * np.sin(2 * np.pi * gait)
     for offset, phase in ((-0.5, 1), (-0.35, -1), (0.35, 1), (0.5, -1)):
-        lx = x + heading * offset
-        dx = phase * leg_swing
-        draw.poly(z + 0.02, [(lx - 0.05, 0.95, z), (lx + 0.05, 0.95, z), (lx + 0.05 + dx, 0.0, z),
-                             (lx - 0.05 + dx, 0.0, z)], (0.36, 0.24, 0.15))
-    draw.ellipse(x, 1.05, z, 0.7, 0.26, fur)
-    neck = x + heading * 0.6
-    draw.poly(z - 0.01, [(neck - 0.1, 1.1, z), (neck + 0.1, 1.1, z), (neck + heading * 0.28 + 0.08, 1.6, z),
-                         (neck + heading * 0.28 - 0.08, 1.6, z)], fur)
-    draw.ellipse(neck + heading * 0.36, 1.62, z - 0.02, 0.17, 0.1, fur, segments=8)
-    draw.ellipse(x - heading * 0.62, 1.1, z - 0.02, 0.08, 0.07, (0.9, 0.88, 0.85), segments=6)
+        step = phase * swing
+        draw.poly(z + 0.02, [at(offset - 0.05, 0.95), at(offset + 0.05, 0.95), at(offset + 0.05 + step, 0.0),
+                             at(offset - 0.05 + step, 0.0)], legs)
+    draw.ellipse(x, 1.05 * size, z, 0.7 * size, 0.26 * size, fur)
+    draw.poly(z - 0.01, [at(0.5, 1.1), at(0.7, 1.1), at(0.96, 1.6), at(0.8, 1.6)], fur)
+    draw.ellipse(x + heading * 0.96 * size, 1.62 * size, z - 0.02, 0.17 * size, 0.1 * size, fur, segments=8)
+    draw.ellipse(x - heading * 0.62 * size, 1.1 * size, z - 0.02, 0.08 * size, 0.07 * size, (0.9, 0.88, 0.85),
+                 segments=6)
     if light.headlights > 0.2:
         eye = 1.5 * light.headlights
-        draw.lights.append(Light(neck + heading * 0.42, 1.65, z - 0.05, 0.06, (eye, eye, 0.7 * eye), False))
+        draw.lights.append(Light(*at(1.02, 1.66)[:2], z - 0.05, 0.05, (eye, eye, 0.7 * eye), False))
 
 
 def draw_cone(draw: DrawList, x: float, z: float, barrel: bool, light: Lighting) -> None:
@@ -181,8 +184,12 @@ def draw_debris(draw: DrawList, x: float, z: float, size: float, angle: float) -
     c, s = np.cos(angle), np.sin(angle)
     corners = [(-size, -0.2 * size), (size, -0.25 * size), (0.8 * size, 0.25 * size), (-0.9 * size, 0.2 * size)]
     draw.poly(z + 0.02, [(x + c * a - s * b, 0.02, z + s * a + c * b) for a, b in corners], (0.05, 0.05, 0.05))
-    draw.poly(z - 0.01, [(x - size * 0.9, 0.0, z), (x + size * 0.8, 0.0, z), (x + size * 0.6, 0.18 * size + 0.05, z),
-                         (x - size * 0.5, 0.2 * size + 0.06, z)], (0.09, 0.09, 0.09))
+    # A curled strip of tread standing up catches the light: a lighter edge on a dark body.
+    draw.poly(z - 0.01, [(x - size * 0.9, 0.0, z), (x + size * 0.8, 0.0, z), (x + size * 0.6, 0.3 * size + 0.08, z),
+                         (x - size * 0.5, 0.35 * size + 0.1, z)], (0.11, 0.11, 0.11))
+    draw.poly(z - 0.02, [(x - size * 0.5, 0.3 * size + 0.08, z), (x + size * 0.6, 0.26 * size + 0.06, z),
+                         (x + size * 0.55, 0.3 * size + 0.08, z), (x - size * 0.45, 0.35 * size + 0.1, z)],
+              (0.26, 0.26, 0.25))
 
 
 def draw_obstacle(draw: DrawList, x: float, z: float, kind: int) -> None:
@@ -197,6 +204,9 @@ def draw_obstacle(draw: DrawList, x: float, z: float, kind: int) -> None:
                                  (x + 1.6, 0.1, z + rail + 0.3), (x - 1.6, 0.1, z + rail)], (0.78, 0.78, 0.74))
         draw.front_quad(x - 1.6, x + 1.6, 0.0, 0.14, z, (0.7, 0.7, 0.66))
     else:
-        angles = np.linspace(0, np.pi, 9)
-        pts = [(x + 0.7 * np.cos(a), 0.55 * np.sin(a) * (1 + 0.15 * np.sin(5 * a)), z) for a in angles]
-        draw.poly(z, pts, (0.45, 0.42, 0.38))
+        angles = np.linspace(0, np.pi, 11)
+        pts = [(x + 0.95 * np.cos(a), 0.8 * np.sin(a) * (1 + 0.15 * np.sin(5 * a)), z) for a in angles]
+        draw.ground_quad(x - 1.0, x + 1.1, z - 0.2, z + 1.4, (0.12, 0.11, 0.1), key_z=z + 1.5)
+        draw.poly(z, pts, (0.50, 0.43, 0.36))
+        top = [(x + 0.6 * np.cos(a) - 0.15, 0.55 + 0.2 * np.sin(a), z - 0.01) for a in angles]
+        draw.poly(z - 0.01, top, (0.62, 0.55, 0.47))

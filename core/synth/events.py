@@ -101,7 +101,7 @@ class EventScript:
         params["gap0"] = float(rng.uniform(20, 27))
         params["on_shoulder"] = bool(rng.random() < 0.6)
         params["offset"] = float(rng.uniform(-0.7, 0.7))
-        params["debris"] = [(float(rng.uniform(0, 22)), float(rng.uniform(-1.6, 1.6)), float(rng.uniform(0.25, 0.6)),
+        params["debris"] = [(float(rng.uniform(0, 22)), float(rng.uniform(-1.6, 1.6)), float(rng.uniform(0.35, 0.8)),
                              float(rng.uniform(0, np.pi))) for _ in range(int(rng.integers(5, 10)))]
         params["vest"] = bool(rng.random() < 0.5)
         params["shirt"] = self._colour()
@@ -171,9 +171,9 @@ class EventScript:
         draw_vehicle(draw, Vehicle(x, z, self.params["kind"], self.params["colour"], brake=brake), light, cam_x)
 
     def _event_animal_crossing(self, draw, t, p, ego, light, cam_x) -> None:
-        z = self._ahead(ego, 14.0)
-        start, end = self.layout.right_edge + 4.0, self.layout.left_edge - 4.0
-        x = start + (end - start) * p
+        z = self._ahead(ego, 11.0)
+        start, end = self.layout.right_edge + 3.0, self.layout.left_edge - 1.0
+        x = start + (end - start) * smoothstep(0.15 + 0.85 * p)
         draw_deer(draw, x, z, 2.2 * t, -1, light)
 
     def _event_construction_zone(self, draw, t, p, ego, light, cam_x) -> None:

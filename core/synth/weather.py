@@ -221,10 +221,10 @@ def compose(frame: FrameInputs, look: Look, rain: Particles, snow: Particles, vi
         fade = float(np.exp(-look.haze_density * lamp.z))
         sigma = max(0.6 * scale, cam.focal * lamp.size / lamp.z)
         rgb = np.asarray(lamp.rgb, np.float32) * fade
-        _splat_light(image, u, v, sigma, sigma * 4 + 1.5 * scale, rgb, halo_gain)
+        _splat_light(image, u, v, sigma, sigma * 2.5 + 1.5 * scale, rgb, halo_gain)
         if look.wetness > 0.05 and lamp.reflects:
             v_ground = cam.horizon + cam.focal * cam.height_m / lamp.z
-            _splat(image, u, 2 * v_ground - v + sigma, sigma * 1.5, sigma * 6 + 2 * scale, rgb * 0.35 * look.wetness)
+            _splat(image, u, 2 * v_ground - v + sigma, sigma * 1.3, sigma * 3 + 2 * scale, rgb * 0.3 * look.wetness)
 
     if look.sun > 0.01:
         _sun_glare(image, cam, look.sun, frame.sun_bearing, scale)
