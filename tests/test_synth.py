@@ -198,7 +198,7 @@ def test_every_event_puts_its_actors_in_view(event):
         draw = DrawList()
         method = getattr(script, f"_event_{event}")
         method(draw, t, t / script.span, script.ego_s(t), Lighting(0.0, 0.0, 0.0), script.cam_x(t))
-        points = np.asarray(draw.points).reshape(-1, 3) if draw.points else np.zeros((0, 3))
+        points = np.asarray(draw.coords).reshape(-1, 3)
         ahead = (points[:, 2] > -20) & (points[:, 2] < 150) & (np.abs(points[:, 0] - script.cam_x(t)) < 15)
         seen += int(ahead.any())
     if event == "normal_traffic":

@@ -20,6 +20,7 @@ CAR_COLOURS: tuple[RGB, ...] = ((0.85, 0.85, 0.84), (0.62, 0.63, 0.65), (0.12, 0
 GLASS: RGB = (0.10, 0.12, 0.15)
 TYRE: RGB = (0.06, 0.06, 0.06)
 
+WHEEL_RIM = tuple((float(np.cos(a)), float(np.sin(a))) for a in np.linspace(0, 2 * np.pi, 10, endpoint=False))
 # Vehicle body sizes (width, height, length) in metres.
 BODY = {"car": (1.8, 1.45, 4.5), "suv": (1.95, 1.8, 4.8), "van": (2.0, 2.3, 5.2), "truck": (2.5, 3.4, 8.0),
         "semi": (2.6, 4.0, 17.0), "police": (1.9, 1.5, 4.9), "ambulance": (2.2, 2.7, 6.2)}
@@ -73,9 +74,7 @@ def draw_vehicle(draw: DrawList, car: Vehicle, light: Lighting, cam_x: float) ->
                 draw.side_quad(side_x, height * 0.62, height * 0.92, z0 + 0.3, z1 - 0.3, GLASS)
         wheel_zs = (z + 0.9, far_z - 0.9) if not heavy else (z + 1.0, z + 2.3, far_z - 4.5, far_z - 1.2)
         for wz in wheel_zs:
-            angles = np.linspace(0, 2 * np.pi, 10, endpoint=False)
-            pts = np.stack([np.full(10, side_x), 0.42 + 0.42 * np.sin(angles), wz + 0.42 * np.cos(angles)], axis=1)
-            draw.poly(wz - 0.02, pts, TYRE)
+            draw.poly(wz - 0.02, [(side_x, 0.42 + 0.42 * s, wz + 0.42 * c) for c, s in WHEEL_RIM], TYRE)
         if car.kind == "semi":   # the cab, ahead of the trailer
             draw.side_quad(side_x, 0.5, 3.3, far_z - 0.01, far_z + 2.6, (0.55, 0.12, 0.10))
             draw.side_quad(side_x, 2.1, 3.0, far_z + 1.2, far_z + 2.5, GLASS)

@@ -8,6 +8,7 @@ uint8 RGB (so cv2's anti-aliased polygon fill can be used), depth maps are float
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 
 import cv2
 import numpy as np
@@ -81,7 +82,7 @@ class DrawList:
 
     keys: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
-    points: list[tuple[float, float, float]] = field(default_factory=list)
+    coords: list[float] = field(default_factory=list)   # x0, y0, z0, x1, … of every vertex, flat
     colours: list[RGB] = field(default_factory=list)
     emits: list[RGB | None] = field(default_factory=list)
     lights: list[Light] = field(default_factory=list)
@@ -91,10 +92,11 @@ class DrawList:
     def poly(self, key_z: float, points: list | np.ndarray, colour: RGB, emit: RGB | None = None) -> None:
         """Add a polygon (N×3 world points). key_z orders painting; emit adds self-lit colour."""
         if isinstance(points, np.ndarray):
-            points = points.tolist()
+            self.coords.extend(points.ravel().tolist())
+        else:
+            self.coords.extend(chain.from_iterable(points))
         self.keys.append(key_z)
         self.counts.append(len(points))
-        self.points.extend(points)
         self.colours.append(colour)
         self.emits.append(emit)
 
@@ -141,7 +143,7 @@ def rasterise(draw: DrawList, cam: Camera, canvas: np.ndarray, depth: np.ndarray
     """
     if not draw.keys:
         return False
-    points = np.asarray(draw.points, dtype=np.float64)
+    points = np.asarray(draw.coords, dtype=np.float64).reshape(-1, 3)
     counts = np.asarray(draw.counts)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     z = points[:, 2]

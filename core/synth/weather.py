@@ -209,22 +209,24 @@ def compose(frame: FrameInputs, look: Look, rain: Particles, snow: Particles, vi
     if frame.has_emissive:
         image += np.stack(cv2.split(frame.emissive)) * transmission
     halo_gain = 0.12 + 2.5 * min(look.haze_density, 0.05) + 0.15 * look.rain
-    for lamp in frame.draw.lights:
-        if lamp.z <= 1.0 or max(lamp.rgb) < 0.02:
-            continue
-        u, v = cam.project(np.asarray([[lamp.x, lamp.y, lamp.z]]))[0]
-        if not (-20 * scale < u < width + 20 * scale and -20 * scale < v < height + 20 * scale):
-            continue
-        iu, iv = int(np.clip(u, 0, width - 1)), int(np.clip(v, 0, height - 1))
-        if depth[iv, iu] < lamp.z - 1.0:   # hidden behind something nearer
-            continue
-        fade = float(np.exp(-look.haze_density * lamp.z))
-        sigma = max(0.6 * scale, cam.focal * lamp.size / lamp.z)
-        rgb = np.asarray(lamp.rgb, np.float32) * fade
-        _splat_light(image, u, v, sigma, sigma * 2.5 + 1.5 * scale, rgb, halo_gain)
-        if look.wetness > 0.05 and lamp.reflects:
-            v_ground = cam.horizon + cam.focal * cam.height_m / lamp.z
-            _splat(image, u, 2 * v_ground - v + sigma, sigma * 1.3, sigma * 3 + 2 * scale, rgb * 0.3 * look.wetness)
+    lamps = [lamp for lamp in frame.draw.lights if lamp.z > 1.0 and max(lamp.rgb) >= 0.02]
+    if lamps:
+        where = cam.project(np.asarray([(lamp.x, lamp.y, lamp.z) for lamp in lamps]))
+        margin = 20 * scale
+        for lamp, (u, v) in zip(lamps, where.tolist()):
+            if not (-margin < u < width + margin and -margin < v < height + margin):
+                continue
+            iu, iv = min(max(int(u), 0), width - 1), min(max(int(v), 0), height - 1)
+            if depth[iv, iu] < lamp.z - 1.0:   # hidden behind something nearer
+                continue
+            fade = float(np.exp(-look.haze_density * lamp.z))
+            sigma = max(0.6 * scale, cam.focal * lamp.size / lamp.z)
+            rgb = np.asarray(lamp.rgb, np.float32) * fade
+            _splat_light(image, u, v, sigma, sigma * 2.5 + 1.5 * scale, rgb, halo_gain)
+            if look.wetness > 0.05 and lamp.reflects:
+                v_ground = cam.horizon + cam.focal * cam.height_m / lamp.z
+                _splat(image, u, 2 * v_ground - v + sigma, sigma * 1.3, sigma * 3 + 2 * scale,
+                       rgb * 0.3 * look.wetness)
 
     if look.sun > 0.01:
         _sun_glare(image, cam, look.sun, frame.sun_bearing, scale)
