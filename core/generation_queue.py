@@ -1,0 +1,154 @@
+"""One generation at a time, behind a bounded line of waiting requests.
+
+The engine already serialises generations with a lock, but a lock neither bounds how many requests
+pile up behind it nor tells a waiting user where they stand. The gate does both: a request is either
+admitted (running now, or waiting at a known position) or refused at once with one sentence, so a
+full studio answers "queue full (N waiting), try again shortly" instead of hanging.
+
+Requests are owned by a session id, so a user's Cancel reaches their own running or waiting request
+(through the engine's CancelToken: the run stops at the end of the current step) and nobody else's.
+Nothing here knows about the web framework.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from core.engine import CancelToken, Progress
+from core.errors import GenerationCancelled, StudioError
+
+DEFAULT_MAX_WAITING = 4  # one person's variants (up to 4) can wait behind another's clip
+
+
+class QueueFullError(StudioError):
+    """The line of waiting generations is full; the message says how many are waiting."""
+
+    def __init__(self, waiting: int) -> None:
+        self.waiting = waiting
+        super().__init__(f"queue full ({waiting} waiting), try again shortly.")
+
+
+@dataclass
+class Ticket:
+    """One admitted request. `progress` is the latest engine report while it runs."""
+
+    owner: str
+    label: str
+    cancel: CancelToken = field(default_factory=CancelToken)
+    enqueued_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class GateSnapshot:
+    """What the status bar shows: the running request (if any) and the waiting owners in order."""
+
+    running_owner: str | None
+    running_label: str
+    running_progress: Progress | None
+    running_for_s: float
+    waiting_owners: tuple[str, ...]
+    max_waiting: int
+
+    @property
+    def waiting(self) -> int:
+        return len(self.waiting_owners)
+
+    def position_of(self, owner: str) -> int | None:
+        """1-based place in the waiting line of `owner`'s first waiting request, or None."""
+        for index, waiting_owner in enumerate(self.waiting_owners):
+            if waiting_owner == owner:
+                return index + 1
+        return None
+
+
+class GenerationGate:
+    """Admits one running request and at most `max_waiting` waiting ones, first come first served."""
+
+    def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING, poll_s: float = 0.25) -> None:
+        if max_waiting < 0:
+            raise ValueError("max_waiting must be 0 or more")
+        self.max_waiting = max_waiting
+        self.poll_s = poll_s  # how often a waiter re-checks its cancel token and reports its position
+        self._cond = threading.Condition()
+        self._running: Ticket | None = None
+        self._waiting: list[Ticket] = []
+
+    @contextmanager
+    def admit(self, owner: str, label: str = "",
+              on_wait: Callable[[int, int], None] | None = None) -> Iterator[Ticket]:
+        """Hold the gate for one generation; yields the Ticket whose `cancel` the engine must get.
+
+        Raises QueueFullError at once when the line is full, and GenerationCancelled when the owner
+        cancels while still waiting. `on_wait(position, waiting)` is called, outside the lock, whenever
+        the request's place in line or the length of the line changes.
+        """
+        ticket = Ticket(owner=owner, label=label)
+        with self._cond:
+            if self._running is None and not self._waiting:
+                self._start_locked(ticket)
+            elif len(self._waiting) >= self.max_waiting:
+                raise QueueFullError(len(self._waiting))
+            else:
+                self._waiting.append(ticket)
+        try:
+            if ticket.started_at is None:
+                self._wait_for_turn(ticket, on_wait)
+            yield ticket
+        finally:
+            with self._cond:
+                if self._running is ticket:
+                    self._running = None
+                elif ticket in self._waiting:
+                    self._waiting.remove(ticket)
+                self._cond.notify_all()
+
+    def _start_locked(self, ticket: Ticket) -> None:
+        ticket.started_at = time.monotonic()
+        self._running = ticket
+
+    def _wait_for_turn(self, ticket: Ticket, on_wait: Callable[[int, int], None] | None) -> None:
+        last_reported: tuple[int, int] | None = None
+        while True:
+            with self._cond:
+                if ticket.cancel.cancelled:
+                    self._waiting.remove(ticket)
+                    self._cond.notify_all()
+                    raise GenerationCancelled("generation cancelled while waiting in the queue; no clip was written.")
+                if self._running is None and self._waiting and self._waiting[0] is ticket:
+                    self._waiting.pop(0)
+                    self._start_locked(ticket)
+                    return
+                report = (self._waiting.index(ticket) + 1, len(self._waiting))
+                if report == last_reported:
+                    self._cond.wait(self.poll_s)
+                    continue
+            last_reported = report
+            if on_wait is not None:
+                on_wait(*report)
+
+    def cancel(self, owner: str) -> int:
+        """Cancel every running or waiting request of `owner`; returns how many were signalled."""
+        with self._cond:
+            tickets = [t for t in ([self._running] if self._running else []) + self._waiting if t.owner == owner]
+            for ticket in tickets:
+                ticket.cancel.cancel()
+            self._cond.notify_all()
+        return len(tickets)
+
+    def snapshot(self) -> GateSnapshot:
+        with self._cond:
+            running = self._running
+            return GateSnapshot(
+                running_owner=running.owner if running else None,
+                running_label=running.label if running else "",
+                running_progress=running.progress if running else None,
+                running_for_s=time.monotonic() - running.started_at if running and running.started_at else 0.0,
+                waiting_owners=tuple(t.owner for t in self._waiting),
+                max_waiting=self.max_waiting,
+            )

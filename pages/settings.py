@@ -1,0 +1,85 @@
+"""The Settings page: how this studio is configured and hardened, library versions, and the API.
+
+Read-only apart from unloading the cached model; the configuration comes from the `serve` flags.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from core.engine import library_versions
+from core.loading import PIPELINE_CACHE
+from core.user_models import user_registry_file
+from pages.common import StudioContext, navbar, page_header, ui_errors
+
+
+def configuration_rows(ctx: StudioContext) -> list[list[str]]:
+    c = ctx.config
+    return [
+        ["Listening on", f"http://{c.host}:{c.port}", "--host / --port (127.0.0.1 keeps it on this machine)"],
+        ["Sign-in", "required" if c.auth_enabled else "off", "--auth USER:PASS or --auth-file FILE"],
+        ["Data folder", str(c.data_dir), "--data-dir; user model registry: " + str(user_registry_file(c.data_dir))],
+        ["Models folder", str(c.models_dir), "--models-dir; checkpoints may only be added from here"],
+        ["Clips and manifests", str(c.output_dir), "the only folder the browser may fetch files from"],
+        ["Upload and cache folder", str(c.temp_dir), "Gradio's temporary files (GRADIO_TEMP_DIR)"],
+        ["Largest upload", f"{c.max_upload_bytes / 2**20:.0f} MiB", "bigger files are refused before they are stored"],
+        ["Generation queue", f"1 running + {c.max_waiting} waiting", "more requests get 'queue full' at once"],
+        ["Device", ctx.device.label, "CUDA, then Apple MPS, then CPU"],
+    ]
+
+
+HARDENING = """
+### Protections that are always on
+- **Local by default.** The studio binds to 127.0.0.1 and never opens a public share link.
+- **Uploads.** Files over the size limit are refused by the server; first frames are checked by
+  content (PNG, JPEG or WebP only), against decompression bombs, and for a minimum size.
+- **Files served.** The browser can fetch only generated clips, manifests and its own uploads;
+  model and settings paths must lie inside the allowed folders.
+- **Models.** Safetensors weights only; folders holding Python code or pickled weights are refused.
+- **Errors.** The browser gets one sentence; tracebacks go to the server log with a reference.
+"""
+
+
+def api_snippet(ctx: StudioContext) -> str:
+    url = f"http://{ctx.config.host}:{ctx.config.port}/"
+    return f'''from gradio_client import Client, handle_file
+
+client = Client("{url}")  # add auth=("user", "password") when sign-in is on
+video, result = client.predict(
+    handle_file("assets/sample_frames/<frame>.png"),  # first frame
+    "dust_storm_debris",   # scenario id ("" to use the three slots)
+    "", "", "",            # event, conditions, road
+    "",                    # prompt ("" = the scenario template)
+    "",                    # negative prompt
+    4.0, 25, 16, 8,        # guidance scale, steps, frames, fps
+    None,                  # seed (None = random; the seed used is in result)
+    "embedded-default",    # model id
+    api_name="/generate")
+print(video["video"], result["result"]["seed"])'''
+
+
+def build(ctx: StudioContext, demo: gr.Blocks) -> None:
+    navbar()
+    page_header("Settings", "how this studio is configured")
+    with gr.Row(elem_classes="ss-main"):
+        with gr.Column(scale=7):
+            config_table = gr.Dataframe(configuration_rows(ctx), headers=["Setting", "Value", "How to change it"],
+                                        interactive=False, wrap=True, label="This studio", elem_id="settings-table")
+            gr.Markdown(HARDENING, elem_classes="ss-help")
+            with gr.Row():
+                unload_btn = gr.Button("Unload the cached model (free memory)", size="sm", scale=0, min_width=280)
+                unload_note = gr.Markdown(elem_classes="ss-note")
+        with gr.Column(scale=5):
+            gr.Code(api_snippet(ctx), language="python", label="Call the Generate API from Python", interactive=False)
+            versions = library_versions()
+            gr.Dataframe([[k, v] for k, v in versions.items()], headers=["Library", "Version"], interactive=False,
+                         label="Versions (recorded in every manifest)")
+
+    @ui_errors("Unloading the model")
+    def unload() -> str:
+        PIPELINE_CACHE.clear()
+        return "The model was unloaded; the next generation loads it again."
+
+    unload_btn.click(unload, None, [unload_note], api_visibility="private", concurrency_id="generation")
+    # The device is probed in the background after start-up; show what it found on each visit.
+    demo.load(lambda: configuration_rows(ctx), None, [config_table], queue=False, api_visibility="private")
