@@ -10,7 +10,7 @@ What varies along the road (dashes, patches, sidewalk joints, terrain texture) i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -108,6 +108,7 @@ class GroundTables:
     colour_snow: np.ndarray
     colour_wet: np.ndarray
     extra: np.ndarray
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, layout: RoadLayout) -> "GroundTables":
@@ -118,11 +119,19 @@ class GroundTables:
         return cls(_mip(base), _mip(snowy - base), _mip(wet - base), _mip(extra))
 
     def colour(self, surface: SurfaceLook) -> np.ndarray:
+        """The colour table for this snow cover and wetness (cached: most clips hold one condition)."""
+        key = (surface.snow_cover, surface.wetness)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         table = self.colour_base
         if surface.snow_cover > 1e-3:
             table = table + self.colour_snow * np.float32(surface.snow_cover)
         if surface.wetness > 1e-3:
             table = table + self.colour_wet * np.float32(surface.wetness)
+        if len(self._cache) > 32:
+            self._cache.clear()
+        self._cache[key] = table
         return table
 
 

@@ -132,7 +132,7 @@ def render_frame(scene: Scene, index: int) -> np.ndarray:
 
     lighting = Lighting(lamps=look.lamps, headlights=look.headlights, snow_cover=look.snow_cover)
     draw = DrawList()
-    scene.roadside.draw(draw, ego_s, lighting, cam.near)
+    scene.roadside.draw(draw, ego_s, lighting, cam.near, cam.focal)
     scene.script.draw(draw, t, lighting, cam.cam_x)
     emissive = np.zeros((height, width, 3), np.float32)
     has_emissive = rasterise(draw, cam, canvas, depth, emissive)

@@ -43,6 +43,9 @@ CULL = {"utility_pole": 220, "light_pole": 260, "guide_sign": 260, "sign": 160, 
         "delineator": 90, "fence_post": 70, "building": 260, "street_light": 220, "shrub": 120, "cactus": 180}
 SPACING = {"utility_pole": 45, "light_pole": 60, "guide_sign": 260, "sign": 120, "tree": 14, "pine": 10,
            "delineator": 32, "fence_post": 4, "building": 0, "street_light": 32, "shrub": 7, "cactus": 30}
+# Rough visible size (m) of each kind, to skip props under a pixel (mostly at 128×72).
+SIZE = {"utility_pole": 9.0, "light_pole": 10.0, "guide_sign": 6.0, "sign": 2.7, "tree": 6.0, "pine": 7.0,
+        "delineator": 1.1, "fence_post": 1.2, "building": 40.0, "street_light": 8.0, "shrub": 1.0, "cactus": 4.0}
 STRIP_STEP = 4.0   # m; walls and rails are drawn as segments on a world-fixed 4 m grid
 
 
@@ -232,11 +235,12 @@ class Roadside:
         smooth = np.convolve(stable_rng(*key, "wall").uniform(6, 20, 256), np.ones(5) / 5, mode="same")
         return cls(layout, sorted(props, key=lambda p: p.s), smooth)
 
-    def draw(self, draw: DrawList, ego_s: float, light: Lighting, near: float) -> None:
-        """Add every prop within its cull distance, plus the strips, for the camera at ego_s."""
+    def draw(self, draw: DrawList, ego_s: float, light: Lighting, near: float, focal: float) -> None:
+        """Add every prop within its cull distance and over a pixel tall, plus the strips, for the camera
+        at ego_s (focal length in pixels)."""
         for prop in self.props:
             z = prop.s - ego_s
-            if z < near - 30 or z > CULL.get(prop.kind, 200):
+            if z < near - 30 or z > CULL.get(prop.kind, 200) or focal * SIZE.get(prop.kind, 5.0) < z:
                 continue
             if prop.kind != "building" and z < near:
                 continue

@@ -198,7 +198,7 @@ def compose(frame: FrameInputs, look: Look, rain: Particles, snow: Particles, vi
     if look.spray > 0.01 and frame.draw.sprays:
         puff = np.zeros((1, height, width), np.float32)
         for x, z, spread, tall, strength in frame.draw.sprays:
-            if 2.0 < z < 90.0:
+            if 2.0 < z < 90.0 and cam.focal * tall > z:   # skip puffs under a pixel tall
                 u, v = cam.project(np.asarray([[x, 0.45 * tall, z]]))[0]
                 _splat(puff, u, v, cam.focal * spread * 0.45 / z, cam.focal * tall * 0.5 / z,
                        (strength * look.spray * np.exp(-z / 70.0),))
