@@ -222,3 +222,26 @@ def test_write_reference_set_writes_decodable_clips_and_labels(tmp_path):
         assert labels["num_frames"] == 6 and labels["fps"] == 10
     again = write_reference_set(tmp_path / "again", ["clear_day", "fog"], 2, 3, 6, 10, 128, 72)
     assert [p.name for p in again] == [p.name for p in paths]
+
+
+def test_spec_helpers_do_not_import_opencv():
+    code = ("import sys; from core.synth import ClipSpec, clip_labels, random_spec; "
+            "clip_labels(ClipSpec('normal_traffic', 'fog', 'rural_road', 1)); print('cv2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_bundled_sample_frames_match_their_index():
+    from PIL import Image
+
+    folder = REPO / "assets" / "sample_frames"
+    index = json.loads((folder / "index.json").read_text())["samples"]
+    assert len(index) >= 12
+    assert {entry["conditions"] for entry in index} == set(CATALOGUE.conditions)
+    for entry in index:
+        path = folder / entry["file"]
+        assert path.name == f"{entry['conditions']}_{entry['road']}.png"
+        assert path.stat().st_size < 100_000
+        with Image.open(path) as image:
+            assert image.size == (entry["width"], entry["height"]) and image.width >= 512
+        CATALOGUE.event(entry["event"]), CATALOGUE.road(entry["road"])

@@ -43,13 +43,15 @@ MAX_PNG_BYTES = 100_000
 
 
 def _png_bytes(frame: np.ndarray) -> bytes:
-    """Lossless PNG; falls back to a 128-colour palette if a busy frame (rain, snow) would exceed 100 KB."""
+    """Lossless PNG; a busy frame (rain, snow) that would exceed 100 KB gets a 256/128/64-colour palette."""
     image = Image.fromarray(frame)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
-    if buffer.tell() > MAX_PNG_BYTES:
+    for colours in (256, 128, 64):
+        if buffer.tell() <= MAX_PNG_BYTES:
+            break
         buffer = io.BytesIO()
-        image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
             buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
