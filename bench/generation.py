@@ -27,14 +27,13 @@ Both write their section of docs/PERFORMANCE.md (or `--out PATH`) through bench.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -355,17 +354,6 @@ def render(timings: list[Timing], tiny: bool, runs: int, gpu_section_exists: boo
     return "\n".join(lines + ([""] + [f"- {note}" for note in notes] if notes else []))
 
 
-@contextlib.contextmanager
-def performance_file(path: Path | None) -> Iterator[Path]:
-    """Point bench.report at `path` for the duration (tests write to a temp file, never the real doc)."""
-    original = report.PERFORMANCE_MD
-    report.PERFORMANCE_MD = Path(path) if path else original
-    try:
-        yield report.PERFORMANCE_MD
-    finally:
-        report.PERFORMANCE_MD = original
-
-
 def main(argv: list[str] | None = None) -> int:
     from tests.tiny_pipelines import TINY_FAMILIES
 
@@ -386,14 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     command = "python -m bench.generation " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
-    with performance_file(args.out) as out:
-        if args.tiny:
-            timings = run_tiny(families, args.runs)
-            gpu_exists = out.exists() and "<!-- bench:generation-gpu:start -->" in out.read_text(encoding="utf-8")
-            report.write_section("generation", render(timings, True, args.runs, gpu_exists), command.strip())
-        else:
-            timings = run_full(families, args.runs, args.steps, args.plain_dtype)
-            report.write_section("generation-gpu", render(timings, False, args.runs), command.strip())
+    out = args.out or report.PERFORMANCE_MD
+    if args.tiny:
+        timings = run_tiny(families, args.runs)
+        gpu_exists = out.exists() and "<!-- bench:generation-gpu:start -->" in out.read_text(encoding="utf-8")
+        report.write_section("generation", render(timings, True, args.runs, gpu_exists), command.strip(), path=out)
+    else:
+        timings = run_full(families, args.runs, args.steps, args.plain_dtype)
+        report.write_section("generation-gpu", render(timings, False, args.runs), command.strip(), path=out)
     for t in timings:
         print(f"{t.case.family}: plain {_fmt(_med(t.plain))}, engine {_fmt(_med(t.engine))}, "
               f"best {_fmt(_med(t.best))}, end to end {_fmt(_med(t.end_to_end))}")

@@ -44,12 +44,13 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def write_section(name: str, body: str, command: str | None = None) -> None:
-    """Replace (or append) section `name` of docs/PERFORMANCE.md with `body`, plus machine and command."""
+def write_section(name: str, body: str, command: str | None = None, path: Path | None = None) -> None:
+    """Replace (or append) section `name` of `path` (docs/PERFORMANCE.md) with `body`, machine and command."""
+    path = Path(path) if path else PERFORMANCE_MD
     command = command or "python " + " ".join(sys.argv)
     block = (f"<!-- bench:{name}:start -->\n{body.rstrip()}\n\n"
              f"Machine: {machine_description()}  \nCommand: `{command}`\n<!-- bench:{name}:end -->")
-    text = PERFORMANCE_MD.read_text(encoding="utf-8") if PERFORMANCE_MD.exists() else HEADER
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
     pattern = re.compile(rf"<!-- bench:{re.escape(name)}:start -->.*?<!-- bench:{re.escape(name)}:end -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    write_text_atomic(PERFORMANCE_MD, text)
+    write_text_atomic(path, text)
