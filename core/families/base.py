@@ -131,8 +131,10 @@ class PipelineFamily:
     label: str = ""
 
     def pipeline_class(self) -> type:
-        """The diffusers pipeline class to load with (imported lazily: nothing heavy at import time)."""
-        raise NotImplementedError
+        """The diffusers pipeline class to load with, imported lazily (nothing heavy at import time)."""
+        import diffusers
+
+        return getattr(diffusers, self.pipeline_class_names[0])
 
     def constraints(self, pipe: Any) -> FamilyConstraints:
         """Read this family's rules from the loaded pipeline's own configs."""
@@ -236,6 +238,16 @@ class PipelineFamily:
         Large latent-video VAEs decode whole temporal chunks, so most families return None.
         """
         return None
+
+    @staticmethod
+    def request_kwargs(image: PIL.Image.Image, settings: ResolvedSettings, *, with_prompt: bool = True) -> dict:
+        """The request-side arguments every image-to-video pipeline names the same way."""
+        kwargs = {"image": image, "height": settings.height, "width": settings.width,
+                  "num_frames": settings.num_frames}
+        if with_prompt:
+            kwargs.update(prompt=settings.prompt, negative_prompt=settings.negative_prompt,
+                          guidance_scale=settings.guidance_scale)
+        return kwargs
 
     def call_kwargs(self, pipe: Any, settings: ResolvedSettings, generator: Any, on_step: StepCallback) -> dict:
         """Arguments every family's pipeline call shares: steps, seed, numpy output and the step callback."""

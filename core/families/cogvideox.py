@@ -34,11 +34,6 @@ class CogVideoXI2VFamily(PipelineFamily):
     pipeline_class_names = ("CogVideoXImageToVideoPipeline",)
     label = "CogVideoX I2V"
 
-    def pipeline_class(self) -> type:
-        from diffusers import CogVideoXImageToVideoPipeline
-
-        return CogVideoXImageToVideoPipeline
-
     @staticmethod
     def spatial_factor(pipe: Any) -> int:
         """Pixels per latent cell: one 2x downsampling between consecutive VAE blocks (8 for 4 blocks)."""
@@ -73,13 +68,7 @@ class CogVideoXI2VFamily(PipelineFamily):
         CFG is batched inside the pipeline (uncond and cond in one transformer call) when guidance > 1.
         """
         output = pipe(
-            image=image,
-            prompt=settings.prompt,
-            negative_prompt=settings.negative_prompt,
-            height=settings.height,
-            width=settings.width,
-            num_frames=settings.num_frames,
-            guidance_scale=settings.guidance_scale,
+            **self.request_kwargs(image, settings),
             max_sequence_length=int(pipe.transformer.config.max_text_seq_length),
             **self.call_kwargs(pipe, settings, generator, on_step),
         )

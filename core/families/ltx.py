@@ -33,11 +33,6 @@ class LTXI2VFamily(PipelineFamily):
     pipeline_class_names = ("LTXImageToVideoPipeline",)
     label = "LTX-Video I2V"
 
-    def pipeline_class(self) -> type:
-        from diffusers import LTXImageToVideoPipeline
-
-        return LTXImageToVideoPipeline
-
     def constraints(self, pipe: Any) -> FamilyConstraints:
         # spatial/temporal_compression_ratio are computed VAE attributes (patch size x 2^downsamplings).
         spatial = int(pipe.vae.spatial_compression_ratio)
@@ -57,14 +52,8 @@ class LTXI2VFamily(PipelineFamily):
             decode = {"decode_timestep": DECODE_TIMESTEP, "decode_noise_scale": DECODE_NOISE_SCALE}
         tokenizer_limit = int(getattr(pipe.tokenizer, "model_max_length", LTX_MAX_SEQUENCE_LENGTH))
         output = pipe(
-            image=image,
-            prompt=settings.prompt,
-            negative_prompt=settings.negative_prompt,
-            height=settings.height,
-            width=settings.width,
-            num_frames=settings.num_frames,
+            **self.request_kwargs(image, settings),
             frame_rate=settings.fps,
-            guidance_scale=settings.guidance_scale,
             max_sequence_length=min(LTX_MAX_SEQUENCE_LENGTH, tokenizer_limit),
             **decode,
             **self.call_kwargs(pipe, settings, generator, on_step),

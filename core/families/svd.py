@@ -40,11 +40,6 @@ class SVDFamily(PipelineFamily):
     pipeline_class_names = ("StableVideoDiffusionPipeline",)
     label = "Stable Video Diffusion"
 
-    def pipeline_class(self) -> type:
-        from diffusers import StableVideoDiffusionPipeline
-
-        return StableVideoDiffusionPipeline
-
     def constraints(self, pipe: Any) -> FamilyConstraints:
         vae_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
         trained_frames = getattr(pipe.unet.config, "num_frames", None)
@@ -75,10 +70,7 @@ class SVDFamily(PipelineFamily):
         CFG is batched inside the pipeline (uncond and cond in one UNet call) when max guidance > 1.
         """
         output = pipe(
-            image=image,
-            height=settings.height,
-            width=settings.width,
-            num_frames=settings.num_frames,
+            **self.request_kwargs(image, settings, with_prompt=False),
             min_guidance_scale=MIN_GUIDANCE_SCALE,
             max_guidance_scale=settings.guidance_scale,
             fps=settings.fps,

@@ -57,11 +57,6 @@ class WanI2VFamily(PipelineFamily):
     pipeline_class_names = ("WanImageToVideoPipeline",)
     label = "Wan I2V"
 
-    def pipeline_class(self) -> type:
-        from diffusers import WanImageToVideoPipeline
-
-        return WanImageToVideoPipeline
-
     @staticmethod
     def _main_transformer(pipe: Any) -> Any:
         # Wan 2.2 A14B may ship only transformer_2 for the low-noise stage in some exports.
@@ -108,13 +103,7 @@ class WanI2VFamily(PipelineFamily):
         """Denoise and decode; returns uint8 frames T×H×W×3 with T = settings.num_frames."""
         tokenizer_limit = int(getattr(pipe.tokenizer, "model_max_length", WAN_MAX_SEQUENCE_LENGTH))
         output = pipe(
-            image=image,
-            prompt=settings.prompt,
-            negative_prompt=settings.negative_prompt,
-            height=settings.height,
-            width=settings.width,
-            num_frames=settings.num_frames,
-            guidance_scale=settings.guidance_scale,
+            **self.request_kwargs(image, settings),
             # A tokenizer with a shorter context (tiny test checkpoints) would otherwise be asked for 512.
             max_sequence_length=min(WAN_MAX_SEQUENCE_LENGTH, tokenizer_limit),
             **self.call_kwargs(pipe, settings, generator, on_step),
