@@ -1,0 +1,67 @@
+"""FVD and KVD of each condition's clips against that condition's reference clips.
+
+Features come from the injected extractor (the I3D file when the plan names one, else the metrics
+engine's fixed-seed random 3D CNN). Reference features are cached as .npz with the same key the
+`metrics` command uses (extractor identity + file names, sizes and modification times), in the
+reference folder when it is writable and in the audit folder otherwise; generated-clip features are
+saved per clip beside its card, so a resumed audit encodes nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.audit.records import Distance
+
+log = logging.getLogger(__name__)
+
+
+def _listing(clips: list[Path]) -> list[str]:
+    return [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in clips]
+
+
+def reference_features(folder: Path, extractor: Any, fallback_cache_dir: Path) -> np.ndarray:
+    """N×D features of the clips in `folder`, from a cache when one matches, else encoded and cached."""
+    from core.audit.sources import video_files
+    from core.metrics.features import extract_features, load_features, save_features
+
+    clips = video_files(folder)
+    listing = _listing(clips)
+    key = hashlib.sha256((extractor.identity + "\n" + "\n".join(listing)).encode()).hexdigest()[:16]
+    name = f".scenario-studio-features-{key}.npz"
+    for cache in (folder / name, Path(fallback_cache_dir) / f"{folder.name}-{key}.npz"):
+        if cache.is_file():
+            return load_features(cache, extractor)[0]
+    features = extract_features(clips, extractor)
+    try:
+        save_features(folder / name, features, extractor, listing)
+    except OSError:
+        # A read-only reference folder (a shared drive) is normal: keep the cache with the audit.
+        save_features(Path(fallback_cache_dir) / f"{folder.name}-{key}.npz", features, extractor, listing)
+    return features
+
+
+def distances(reference: np.ndarray, generated: np.ndarray, extractor: Any) -> dict[str, Distance]:
+    """{"fvd": ..., "kvd": ...} between two N×D feature sets (each needs at least 2 clips)."""
+    from core.metrics.fvd import FVD
+    from core.metrics.kvd import KVD
+
+    out: dict[str, Distance] = {}
+    for key, measure in (("fvd", FVD(extractor)), ("kvd", KVD(extractor))):
+        measure.update_reference(features=reference)
+        measure.update_generated(features=generated)
+        result = measure.compute()
+        out[key] = Distance(name=result.name, value=float(result.value), n_reference=result.n_reference,
+                            n_generated=result.n_generated, feature_dim=result.feature_dim,
+                            extractor=result.extractor, warnings=list(result.warnings))
+    return out
+
+
+def fvd_judged(extractor: Any, gates: Any) -> bool:
+    """Whether the FVD gate applies: I3D features, or the gates file opts in for the random extractor."""
+    return bool(extractor is not None and (extractor.is_i3d or gates.gates.fvd_gate_random_extractor))
