@@ -78,6 +78,7 @@ class GenerationGate:
         self._cond = threading.Condition()
         self._running: Ticket | None = None
         self._waiting: list[Ticket] = []
+        self._cancel_epochs: dict[str, int] = {}
 
     @contextmanager
     def admit(self, owner: str, label: str = "",
@@ -133,13 +134,23 @@ class GenerationGate:
                 on_wait(*report)
 
     def cancel(self, owner: str) -> int:
-        """Cancel every running or waiting request of `owner`; returns how many were signalled."""
+        """Cancel every running or waiting request of `owner`; returns how many were signalled.
+
+        Also moves the owner's cancel epoch on, so a series of requests (variants) that is between two
+        clips when Cancel arrives can notice and stop before admitting the next one.
+        """
         with self._cond:
+            self._cancel_epochs[owner] = self._cancel_epochs.get(owner, 0) + 1
             tickets = [t for t in ([self._running] if self._running else []) + self._waiting if t.owner == owner]
             for ticket in tickets:
                 ticket.cancel.cancel()
             self._cond.notify_all()
         return len(tickets)
+
+    def cancel_epoch(self, owner: str) -> int:
+        """How many times `owner` has pressed Cancel; compare before and after a step of a series."""
+        with self._cond:
+            return self._cancel_epochs.get(owner, 0)
 
     def snapshot(self) -> GateSnapshot:
         with self._cond:

@@ -16,7 +16,7 @@ import gradio as gr
 
 from core.catalogue import Catalogue
 from core.engine import MAX_SEED
-from core.errors import StudioError
+from core.errors import GenerationCancelled, StudioError
 from core.image_input import load_first_frame
 from core.paths import SAMPLE_FRAMES_DIR
 from core.registry import availability
@@ -95,62 +95,64 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     last_seed = gr.State(None)
 
     with gr.Row(elem_classes="ss-main", equal_height=False):
-        with gr.Column(scale=4, min_width=380, elem_classes="ss-controls"):
-            with gr.Group(elem_classes="ss-card"):
-                with gr.Row(equal_height=True):
-                    first_frame = gr.Image(label="First frame (drop an image)", type="filepath", format="png",
-                                           sources=["upload", "clipboard"], height=160, elem_id="first-frame")
-                    crop_view = gr.Image(label="What the model receives", interactive=False, format="png",
-                                         height=160, elem_id="crop-preview", buttons=[])
-                crop_note = gr.Markdown("Upload a first frame or pick a sample.", elem_classes="ss-note")
-                sample_gallery = gr.Gallery(
-                    value=thumbnails or None,
-                    label="Sample frames · click to use", columns=4, rows=1, height=104, allow_preview=False,
-                    object_fit="cover", interactive=False, elem_id="sample-gallery", visible=bool(samples))
-            with gr.Group(elem_classes="ss-card"):
-                scenario = gr.Dropdown([("Custom: the three slots below", "")] +
-                                       [(c.label, c.id) for c in catalogue.categories.values()],
-                                       value=first_category.id, label="Scenario", elem_id="scenario")
-                with gr.Row():
-                    event = gr.Dropdown([(e.label, e.id) for e in catalogue.events.values()],
-                                        value=first_category.event, label="Event", min_width=110)
-                    conditions = gr.Dropdown([(e.label, e.id) for e in catalogue.conditions.values()],
-                                             value=first_category.conditions, label="Conditions", min_width=110)
-                    road = gr.Dropdown([(e.label, e.id) for e in catalogue.roads.values()],
-                                       value=first_category.road, label="Road", min_width=110)
-                first_prompt = catalogue.render(catalogue.slots_for(first_category.id))
-                prompt = gr.Textbox(first_prompt, label="Prompt", lines=2, elem_id="prompt")
-                with gr.Row(elem_classes="ss-inline"):
-                    prompt_note = gr.Markdown(template_note(first_prompt, first_prompt), elem_classes="ss-note")
-                    reset_prompt = gr.Button("Reset to template", size="sm", scale=0, min_width=140)
-                negative = gr.Textbox(label="Negative prompt", placeholder="e.g. blurry, static, flicker", lines=1)
-            with gr.Group(elem_classes="ss-card"):
-                model = gr.Dropdown(ctx.model_choices(), value=model_id, label="Model", allow_custom_value=True,
-                                    elem_id="model")
-                model_note = gr.Markdown(actions.model_info(model_id), elem_classes="ss-note")
-                guidance = gr.Slider(1, 12, step=0.5, value=defaults.guidance_scale if defaults else 4.0,
-                                     label="Guidance scale", info=GUIDANCE_HELP, elem_id="guidance")
-                with gr.Row():
-                    steps = gr.Slider(1, 100, step=1, value=defaults.num_inference_steps if defaults else 25,
-                                      label="Steps", elem_id="steps")
-                    frames = gr.Number(defaults.num_frames if defaults else 16, label="Frames", precision=0,
-                                       minimum=1, elem_id="frames", min_width=90)
-                    fps = gr.Number(defaults.fps if defaults else 8, label="FPS", precision=0, minimum=1,
-                                    elem_id="fps", min_width=80)
-                with gr.Row():
-                    seed = gr.Textbox("", label="Seed", placeholder="empty = random", elem_id="seed", min_width=120,
-                                      max_lines=1)
-                    variants = gr.Slider(1, MAX_VARIANTS, step=1, value=1, label="Variants (seeds side by side)",
-                                         elem_id="variants")
+        with gr.Column(scale=4, min_width=380, elem_classes="ss-left"):
+            # The settings scroll on their own; Generate and Cancel stay in view below them.
+            with gr.Column(elem_classes="ss-controls"):
+                with gr.Group(elem_classes="ss-card"):
+                    with gr.Row(equal_height=True):
+                        first_frame = gr.Image(label="First frame (drop an image)", type="filepath", format="png",
+                                               sources=["upload", "clipboard"], height=160, elem_id="first-frame")
+                        crop_view = gr.Image(label="What the model receives", interactive=False, format="png",
+                                             height=160, elem_id="crop-preview", buttons=[])
+                    crop_note = gr.Markdown("Upload a first frame or pick a sample.", elem_classes="ss-note")
+                    sample_gallery = gr.Gallery(
+                        value=thumbnails or None,
+                        label="Sample frames · click to use", columns=4, rows=1, height=124, allow_preview=False,
+                        object_fit="cover", interactive=False, elem_id="sample-gallery", visible=bool(samples))
+                with gr.Group(elem_classes="ss-card"):
+                    scenario = gr.Dropdown([("Custom: the three slots below", "")] +
+                                           [(c.label, c.id) for c in catalogue.categories.values()],
+                                           value=first_category.id, label="Scenario", elem_id="scenario")
+                    with gr.Row():
+                        event = gr.Dropdown([(e.label, e.id) for e in catalogue.events.values()],
+                                            value=first_category.event, label="Event", min_width=110)
+                        conditions = gr.Dropdown([(e.label, e.id) for e in catalogue.conditions.values()],
+                                                 value=first_category.conditions, label="Conditions", min_width=110)
+                        road = gr.Dropdown([(e.label, e.id) for e in catalogue.roads.values()],
+                                           value=first_category.road, label="Road", min_width=110)
+                    first_prompt = catalogue.render(catalogue.slots_for(first_category.id))
+                    prompt = gr.Textbox(first_prompt, label="Prompt", lines=2, elem_id="prompt")
+                    with gr.Row(elem_classes="ss-inline"):
+                        prompt_note = gr.Markdown(template_note(first_prompt, first_prompt), elem_classes="ss-note")
+                        reset_prompt = gr.Button("Reset to template", size="sm", scale=0, min_width=140)
+                    negative = gr.Textbox(label="Negative prompt", placeholder="e.g. blurry, static, flicker", lines=1)
+                with gr.Group(elem_classes="ss-card"):
+                    model = gr.Dropdown(ctx.model_choices(), value=model_id, label="Model", allow_custom_value=True,
+                                        elem_id="model")
+                    model_note = gr.Markdown(actions.model_info(model_id), elem_classes="ss-note")
+                    guidance = gr.Slider(1, 12, step=0.5, value=defaults.guidance_scale if defaults else 4.0,
+                                         label="Guidance scale", info=GUIDANCE_HELP, elem_id="guidance")
+                    with gr.Row():
+                        steps = gr.Slider(1, 100, step=1, value=defaults.num_inference_steps if defaults else 25,
+                                          label="Steps", elem_id="steps")
+                        frames = gr.Number(defaults.num_frames if defaults else 16, label="Frames", precision=0,
+                                           minimum=1, elem_id="frames", min_width=90)
+                        fps = gr.Number(defaults.fps if defaults else 8, label="FPS", precision=0, minimum=1,
+                                        elem_id="fps", min_width=80)
+                    with gr.Row():
+                        seed = gr.Textbox("", label="Seed", placeholder="empty = random", elem_id="seed", min_width=120,
+                                          max_lines=1)
+                        variants = gr.Slider(1, MAX_VARIANTS, step=1, value=1, label="Variants (seeds side by side)",
+                                             elem_id="variants")
+                with gr.Accordion("Share settings (JSON)", open=False, elem_classes="ss-card"):
+                    with gr.Row():
+                        export_btn = gr.Button("Export settings", size="sm")
+                        import_btn = gr.UploadButton("Import settings or manifest…", file_types=[".json"], size="sm")
+                    export_file = gr.File(label="Settings file", visible=False, interactive=False)
             with gr.Row(elem_classes="ss-actions"):
                 generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=3)
                 cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-btn", scale=1)
             gr.HTML("<div class='ss-keys'><kbd>Ctrl</kbd>+<kbd>Enter</kbd> generate · <kbd>Esc</kbd> cancel</div>")
-            with gr.Accordion("Share settings (JSON)", open=False, elem_classes="ss-card"):
-                with gr.Row():
-                    export_btn = gr.Button("Export settings", size="sm")
-                    import_btn = gr.UploadButton("Import settings or manifest…", file_types=[".json"], size="sm")
-                export_file = gr.File(label="Settings file", visible=False, interactive=False)
 
         with gr.Column(scale=8, elem_classes="ss-preview"):
             with gr.Row(elem_classes="ss-videos", equal_height=True):
@@ -170,7 +172,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
             with gr.Accordion("Manifest: full settings and provenance", open=False):
                 manifest = gr.JSON(label="Result JSON", elem_id="manifest")
             history_view = gr.Gallery(label="Recent generations · click one to restore its settings", columns=6,
-                                      rows=1, height=150, allow_preview=False, object_fit="cover",
+                                      rows=1, height=150, allow_preview=False, object_fit="cover", fit_columns=False,
                                       interactive=False, elem_id="history")
     status = gr.HTML(elem_id="status-bar", elem_classes="ss-status-wrap")
     timer = gr.Timer(1.0)
@@ -207,13 +209,17 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         text = actions.template_prompt(scenario_id, slots)
         return text, template_note(text, text)
 
-    ui = dict(queue=False, api_visibility="private")  # page-only helpers: not part of the API
-    scenario.input(on_category, [scenario], [event, conditions, road, prompt, prompt_note], **ui)
+    # Page-only helpers, not part of the API. They are queued because only queued events deliver gr.Error
+    # and gr.Info to the browser, and unlimited so that no tab waits behind another's generation.
+    ui = dict(concurrency_limit=None, api_visibility="private")
+    quiet = dict(queue=False, api_visibility="private")  # cannot fail: skip the queue round trip
+    live = dict(show_progress="hidden", **ui)  # typing and picking should not flash a spinner
+    scenario.input(on_category, [scenario], [event, conditions, road, prompt, prompt_note], **live)
     for slot in (event, conditions, road):
-        slot.input(on_slot, [event, conditions, road], [scenario, prompt, prompt_note], **ui)
+        slot.input(on_slot, [event, conditions, road], [scenario, prompt, prompt_note], **live)
     prompt.input(on_prompt, [prompt, scenario, event, conditions, road], [prompt_note], trigger_mode="always_last",
-                 **ui)
-    reset_prompt.click(on_reset, [scenario, event, conditions, road], [prompt, prompt_note], **ui)
+                 **live)
+    reset_prompt.click(on_reset, [scenario, event, conditions, road], [prompt, prompt_note], **live)
 
     # -- first frame, model -----------------------------------------------------------------------
     @ui_errors("The first frame")
@@ -282,9 +288,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         text = (f"**Seed {result['seed']}** · {result['frames_shape'][0]} frames "
                 f"{result['frames_shape'][2]}×{result['frames_shape'][1]} at {result['fps']} fps · "
                 f"{timings.get('total_s', 0):.1f} s")
-        if result.get("adjustments"):
-            text += " · adjusted: " + "; ".join(f"{a['field']} {a['requested']} → {a['used']}"
-                                                for a in result["adjustments"])
+        changed = [a for a in result.get("adjustments") or [] if a["field"] != "image"]  # crop: shown left
+        if changed:
+            text += " · adjusted " + "; ".join(f"{a['field']} {a['requested']} → {a['used']}" for a in changed)
         slots = [gr.update(value=None, visible=i + 1 < int(count)) for i in range(MAX_VARIANTS - 1)]
         return (strip, text, gr.update(interactive=True), result["seed"],
                 gr.update(value=result["manifest_path"], visible=True), items, history_gallery(items), *slots)
@@ -303,11 +309,15 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
             yield (*updates, gr.skip(), gr.skip())
             return
         base_seed = int(manifest_json["result"]["seed"])
+        owner = request.session_hash or "api"
+        epoch = ctx.gate.cancel_epoch(owner)
         try:
             for index in range(1, count):
+                if ctx.gate.cancel_epoch(owner) != epoch:  # Cancel pressed between two variants
+                    raise GenerationCancelled("variants cancelled; the clips already made are kept.")
                 variant_seed = (base_seed + index) % (MAX_SEED + 1)
                 clip_request = actions.build_request(values, seed_override=variant_seed)
-                clip = actions.run(clip_request, request.session_hash or "api", progress,
+                clip = actions.run(clip_request, owner, progress,
                                    what=f"variant {index + 1} of {count}")
                 strip, thumbnail = actions.filmstrip(clip["result"]["mp4_path"])
                 items = push_history(items, HistoryItem(actions.history_item(clip, clip_request), thumbnail))
@@ -330,16 +340,17 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
 
     def cancel(request: gr.Request) -> None:
         """Cancel this session's running or waiting generation; it stops after the current step."""
-        signalled = ctx.gate.cancel(request.session_hash)
-        if signalled:
-            gr.Info("Cancelled: the run stops after the current step and no clip is written.")
+        ctx.gate.cancel(request.session_hash or "api")
 
-    cancel_btn.click(cancel, None, None, queue=False, cancels=[gen_event, variants_event], api_name="cancel")
+    # Not Gradio's `cancels=`: that would drop the event while its worker thread runs on. The engine's
+    # CancelToken stops the run after the current step, and the generate call itself then reports
+    # "cancelled" (one message, to the browser or the API client that made the request).
+    cancel_btn.click(cancel, None, None, api_name="cancel", queue=False)
     variants.change(lambda n: [gr.update(visible=i + 1 < int(n)) for i in range(MAX_VARIANTS - 1)],
-                    [variants], variant_videos, **ui)
+                    [variants], variant_videos, **quiet)
 
     # -- seeds, history, settings files, status ---------------------------------------------------
-    reuse_btn.click(lambda used: "" if used is None else str(used), [last_seed], [seed], **ui)
+    reuse_btn.click(lambda used: "" if used is None else str(used), [last_seed], [seed], **quiet)
     history_view.select(ui_errors("Restoring settings")(session.restore), [history], restorable, **ui)
     export_btn.click(ui_errors("Exporting settings")(session.export_settings), controls, [export_file],
                      preprocess=False, **ui)
@@ -349,5 +360,5 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         # Models added on the Models page since start-up, and the device found after it.
         return gr.update(choices=ctx.model_choices()), actions.model_info(model_value)
 
-    demo.load(on_load, [model], [model, model_note], **ui)
-    timer.tick(session.status_bar, [model, history], [status], show_progress="hidden", **ui)
+    demo.load(on_load, [model], [model, model_note], show_progress="hidden", **ui)
+    timer.tick(session.status_bar, [model, history], [status], show_progress="hidden", **quiet)

@@ -161,7 +161,7 @@ class GenerateActions:
             progress(0.0, desc=f"In queue: position {position} of {waiting} · one clip runs at a time")
 
         with self.ctx.gate.admit(owner, self.label_for(request), on_wait=on_wait) as ticket:
-            progress(0.0, desc=f"Starting {what} · loading the model on first use")
+            progress(0.0, desc=f"Starting {what} · the model loads on first use")
 
             def on_progress(report: Progress) -> None:
                 ticket.progress = report
@@ -198,8 +198,9 @@ class GenerateActions:
         width, height = entry.defaults.width, entry.defaults.height
         fitted, adjustments = fit_to_size(frame.image, width, height)
         source_w, source_h = frame.original_size
-        steps = "; ".join(f"{a.reason} ({a.requested} → {a.used})" for a in adjustments) or "used as it is"
-        return fitted, f"**{source_w}×{source_h} {frame.source_format} → {width}×{height}** for {entry.label}: {steps}."
+        steps = [f"{'centre-crop' if 'crop' in a.reason else 'resize'} {a.used.replace('x', '×')}" for a in adjustments]
+        chain = " → ".join([f"{source_w}×{source_h} {frame.source_format}", *steps]) if steps else "used as it is"
+        return fitted, f"**{width}×{height}** for {html.escape(entry.label)}: {chain}."
 
     def model_info(self, model: str | None) -> str:
         from core.registry import availability

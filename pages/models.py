@@ -11,11 +11,22 @@ import html
 
 import gradio as gr
 
-from core.registry import availability
+from core.registry import Availability, ModelEntry, availability
 from core.user_models import add_user_model, user_registry_file
 from pages.common import StudioContext, navbar, page_header, ui_errors
 
 COLUMNS = ["Model id", "Name", "Family", "Status", "Loads from (or why not)", "Defaults", "Rules"]
+
+
+def where_or_why(entry: ModelEntry, status: Availability) -> str:
+    """Where an installed model loads from, or in a few words why it is not installed."""
+    if status.available:
+        return status.location
+    if entry.source_kind == "hub" and "Hugging Face cache" in status.reason:
+        return f"not in the local Hugging Face cache (hub id {entry.source}); add a downloaded copy →"
+    if "does not exist" in status.reason:
+        return f"folder not found: {entry.source}"
+    return status.reason
 
 
 def registry_rows(ctx: StudioContext, reload: bool = False) -> list[list[str]]:
@@ -26,7 +37,7 @@ def registry_rows(ctx: StudioContext, reload: bool = False) -> list[list[str]]:
         rows.append([
             entry.id, entry.label, entry.family,
             "installed" if status.available else "not installed",
-            status.location if status.available else status.reason,
+            where_or_why(entry, status),
             f"{d.width}×{d.height}, {d.num_frames} frames @ {d.fps} fps, {d.num_inference_steps} steps, w={d.guidance_scale:g}",
             entry.constraints,
         ])
@@ -63,8 +74,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     with gr.Row(elem_classes="ss-main"):
         with gr.Column(scale=8):
             table = gr.Dataframe(registry_rows(ctx), headers=COLUMNS, interactive=False, wrap=True,
-                                 elem_id="models-table", label="Model registry", max_height=760,
-                                 column_widths=["12%", "14%", "10%", "8%", "26%", "16%", "14%"])
+                                 elem_id="models-table", label="Model registry", max_height=760, elem_classes="ss-table",
+                                 column_widths=["13%", "15%", "10%", "9%", "23%", "15%", "15%"])
             with gr.Row():
                 refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=100)
                 device_note = gr.Markdown(device_line(ctx), elem_classes="ss-note")

@@ -64,7 +64,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     with gr.Row(elem_classes="ss-main"):
         with gr.Column(scale=7):
             config_table = gr.Dataframe(configuration_rows(ctx), headers=["Setting", "Value", "How to change it"],
-                                        interactive=False, wrap=True, label="This studio", elem_id="settings-table")
+                                        interactive=False, wrap=True, label="This studio", elem_id="settings-table",
+                                        elem_classes="ss-table")
             gr.Markdown(HARDENING, elem_classes="ss-help")
             with gr.Row():
                 unload_btn = gr.Button("Unload the cached model (free memory)", size="sm", scale=0, min_width=280)
@@ -73,7 +74,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
             gr.Code(api_snippet(ctx), language="python", label="Call the Generate API from Python", interactive=False)
             versions = library_versions()
             gr.Dataframe([[k, v] for k, v in versions.items()], headers=["Library", "Version"], interactive=False,
-                         label="Versions (recorded in every manifest)")
+                         label="Versions (recorded in every manifest)", elem_classes="ss-table")
 
     @ui_errors("Unloading the model")
     def unload() -> str:

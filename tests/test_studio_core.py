@@ -1,0 +1,179 @@
+"""The studio's core helpers without a web server: the generation gate, settings files, user models."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.catalogue import ScenarioSlots
+from core.errors import GenerationCancelled, ModelUnavailableError, ValidationError
+from core.generation_queue import GenerationGate, QueueFullError
+from core.request import GenerationRequest
+from core.studio_settings import export_settings, history_entry, parse_settings, push_history
+from core.user_models import add_user_model, studio_registry, suggest_id
+
+
+def _wait_until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+# -- generation gate --------------------------------------------------------------------------------
+def test_gate_runs_one_and_refuses_when_the_line_is_full():
+    gate = GenerationGate(max_waiting=1, poll_s=0.01)
+    release = threading.Event()
+    positions: list[tuple[int, int]] = []
+    order: list[str] = []
+
+    def first():
+        with gate.admit("a", "first"):
+            order.append("a")
+            release.wait(10)
+
+    def second():
+        with gate.admit("b", "second", on_wait=lambda p, n: positions.append((p, n))):
+            order.append("b")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    _wait_until(lambda: gate.snapshot().running_owner == "a")
+    threads[1].start()
+    _wait_until(lambda: gate.snapshot().waiting == 1)
+    assert gate.snapshot().position_of("b") == 1
+    with pytest.raises(QueueFullError, match=r"^queue full \(1 waiting\), try again shortly\.$"):
+        with gate.admit("c"):
+            pass
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["a", "b"]
+    assert positions == [(1, 1)]
+    assert gate.snapshot().running_owner is None and gate.snapshot().waiting == 0
+
+
+def test_gate_cancel_reaches_only_the_owner_and_moves_the_epoch():
+    gate = GenerationGate(max_waiting=2, poll_s=0.01)
+    release = threading.Event()
+    outcome: dict[str, str] = {}
+
+    def hold():
+        with gate.admit("other") as ticket:
+            release.wait(10)
+            outcome["other"] = "cancelled" if ticket.cancel.cancelled else "ran"
+
+    def wait_then_cancelled():
+        try:
+            with gate.admit("me"):
+                outcome["me"] = "ran"
+        except GenerationCancelled as exc:
+            outcome["me"] = str(exc)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    _wait_until(lambda: gate.snapshot().running_owner == "other")
+    waiter = threading.Thread(target=wait_then_cancelled)
+    waiter.start()
+    _wait_until(lambda: gate.snapshot().waiting == 1)
+    epoch = gate.cancel_epoch("me")
+    assert gate.cancel("me") == 1
+    waiter.join(10)
+    assert "cancelled while waiting" in outcome["me"]
+    assert gate.cancel_epoch("me") == epoch + 1
+    release.set()
+    holder.join(10)
+    assert outcome["other"] == "ran"
+
+
+# -- settings files ---------------------------------------------------------------------------------
+def test_export_then_import_round_trips_without_paths():
+    request = GenerationRequest(image="/server/tmp/frame.png", slots=ScenarioSlots("tire_debris", "night", "rural_road"),
+                                negative_prompt="blurry", guidance_scale=4.0, num_inference_steps=20, seed=123,
+                                model="embedded-default")
+    payload = export_settings(request, first_frame_sha256="ab" * 32)
+    assert "image" not in payload["request"] and "/server" not in json.dumps(payload)
+    restored, image_hash = parse_settings(json.dumps(payload))
+    assert restored.slots == request.slots and restored.seed == 123 and restored.guidance_scale == 4.0
+    assert image_hash == "ab" * 32
+
+
+def test_import_of_a_manifest_takes_the_seed_and_settled_values():
+    manifest = {"request": {"scenario": "dust_storm_debris", "seed": None, "model": "embedded-default",
+                            "num_frames": None, "image": "/x.png"},
+                "result": {"seed": 987, "provenance": {"settings": {"num_frames": 16, "fps": 8},
+                                                       "input_image_sha256": "cd" * 32}}}
+    restored, image_hash = parse_settings(json.dumps(manifest))
+    assert restored.seed == 987 and restored.num_frames == 16 and restored.fps == 8
+    assert restored.image is None and image_hash == "cd" * 32
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\x00\x01 not json", "is not a JSON file"),
+    (b"[1, 2, 3]", "must hold a JSON object"),
+    (json.dumps({"format": "scenario-studio-settings", "request": "nope"}).encode(), "has no 'request' object"),
+    (b" " * (300 * 1024), "a settings file is at most"),
+])
+def test_import_refuses_bad_files_with_one_sentence(data, message):
+    with pytest.raises(ValidationError, match=message):
+        parse_settings(data, name="'x.json'")
+
+
+def test_history_is_newest_first_and_bounded():
+    manifest = {"request": {"image": "/up/frame.png"},
+                "result": {"seed": 1, "model_id": "m", "mp4_path": "/c/1.mp4", "manifest_path": "/c/1.json",
+                           "timings": {"total_s": 2.5}}}
+    entries = []
+    for index in range(25):
+        entries = push_history(entries, history_entry(manifest, f"clip {index}"))
+    assert len(entries) == 20 and entries[0].label == "clip 24"
+    assert entries[0].image_path == "/up/frame.png" and entries[0].caption() == "clip 24 · seed 1"
+
+
+# -- user models ------------------------------------------------------------------------------------
+def _fake_pipeline_folder(folder: Path) -> Path:
+    """A folder that passes check_model_folder: one scheduler component, no weights needed."""
+    (folder / "scheduler").mkdir(parents=True)
+    (folder / "scheduler" / "scheduler_config.json").write_text("{}")
+    (folder / "model_index.json").write_text(json.dumps({
+        "_class_name": "LTXImageToVideoPipeline", "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"]}))
+    return folder
+
+
+def test_add_user_model_inside_models_folder(tmp_path):
+    models, data = tmp_path / "models", tmp_path / "data"
+    folder = _fake_pipeline_folder(models / "My LTX Copy")
+    entry = add_user_model(folder, models, data, label="My LTX")
+    assert entry.id == suggest_id(folder) == "my-ltx-copy"
+    assert entry.family == "ltx_i2v" and entry.label == "My LTX"
+    registry = studio_registry(data)
+    assert registry["my-ltx-copy"].defaults == registry["ltx-video"].defaults
+    with pytest.raises(ValidationError, match="already registered"):
+        add_user_model(folder, models, data, model_id="another-id")
+    with pytest.raises(ValidationError, match="already in the registry"):
+        add_user_model(_fake_pipeline_folder(models / "second"), models, data, model_id="my-ltx-copy")
+
+
+@pytest.mark.parametrize("case, error, message", [
+    ("outside", ValidationError, "outside the allowed folders"),
+    ("python file", ValidationError, "holds Python code"),
+    ("not a pipeline", ModelUnavailableError, "model_index.json is missing"),
+    ("bad id", ValidationError, "must be 1-64 characters"),
+])
+def test_add_user_model_refusals(tmp_path, case, error, message):
+    models, data = tmp_path / "models", tmp_path / "data"
+    folder = _fake_pipeline_folder((tmp_path / "elsewhere") if case == "outside" else (models / "ckpt"))
+    model_id = None
+    if case == "python file":
+        (folder / "scheduler" / "evil.py").write_text("print('no')\n")
+    elif case == "not a pipeline":
+        (folder / "model_index.json").unlink()
+    elif case == "bad id":
+        model_id = "Bad Id!"
+    with pytest.raises(error, match=message):
+        add_user_model(folder, models, data, model_id=model_id)
+    assert not (data / "models.yaml").exists()
