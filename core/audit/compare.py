@@ -87,10 +87,10 @@ def compare_audits(a: AuditResult, b: AuditResult, measures: list[str] | None = 
             else:
                 better = "B" if (diff.value > 0) == (direction == HIGHER) else "A"
                 better_for[better].append(key)
-            mean_a = sum(v for v in _values(a, group, key) if v is not None)
-            count_a = sum(1 for v in _values(a, group, key) if v is not None)
-            comparison.cells.append(ComparisonCell(group=group, measure=key, mean_a=mean_a / count_a,
-                                                   mean_b=mean_a / count_a + diff.value, difference=diff,
+            present_a = [float(v) for v in _values(a, group, key) if v is not None]
+            present_b = [float(v) for v in _values(b, group, key) if v is not None]
+            comparison.cells.append(ComparisonCell(group=group, measure=key, mean_a=sum(present_a) / len(present_a),
+                                                   mean_b=sum(present_b) / len(present_b), difference=diff,
                                                    excludes_zero=real, better=better))
         for side, name in (("B", b.name), ("A", a.name)):
             if better_for[side]:

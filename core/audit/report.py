@@ -222,7 +222,8 @@ def _provenance(audit: AuditResult) -> str:
              ["adapters", adapters], ["seeds", seeds], ["base seed", str(audit.plan.get("base_seed"))],
              ["guidance / steps", f"{audit.plan.get('guidance_scale')} / {audit.plan.get('num_inference_steps') or 'model default'}"
               if audit.mode == "generate" else "as recorded in each clip's manifest (audit of existing clips)"],
-             ["flow", p.flow], ["FVD features", p.extractor.get("name", "none (no reference clips)")],
+             ["flow", p.flow], ["FVD features", f"{p.extractor['name']} ({p.extractor.get('identity')})" if p.extractor
+              else "none (no reference clips)"],
              ["plan sha256", p.plan_sha256], ["platform", f"{p.platform}; {p.machine}"],
              ["timings", ", ".join(f"{k} {v}" for k, v in p.timings.items())],
              ["library versions", ", ".join(f"{k} {v}" for k, v in sorted(p.libraries.items()))]]
