@@ -24,6 +24,7 @@ from core.studio_settings import push_history
 from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
 from pages.generate_session import HistoryItem, SessionActions, history_gallery, template_note
+from pages.quality_card import quality_card_html
 
 log = logging.getLogger("scenario_studio.web")
 
@@ -155,20 +156,25 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
             gr.HTML("<div class='ss-keys'><kbd>Ctrl</kbd>+<kbd>Enter</kbd> generate · <kbd>Esc</kbd> cancel</div>")
 
         with gr.Column(scale=8, elem_classes="ss-preview"):
-            with gr.Row(elem_classes="ss-videos", equal_height=True):
-                video = gr.Video(label="Preview", autoplay=True, loop=True, interactive=False, height=430,
-                                 elem_id="main-video", buttons=["download"])
-                variant_videos = [gr.Video(label=f"Variant {i + 2}", autoplay=True, loop=True, interactive=False,
-                                           height=430, visible=False, buttons=["download"],
-                                           elem_classes="ss-variant") for i in range(MAX_VARIANTS - 1)]
+            with gr.Row(elem_classes="ss-videos", equal_height=False):
+                with gr.Column(min_width=260):
+                    video = gr.Video(label="Preview", autoplay=True, loop=True, interactive=False, height=400,
+                                     elem_id="main-video", buttons=["download"])
+                    card = gr.HTML(elem_id="quality-card", elem_classes="ss-q-wrap")
+                variant_columns, variant_videos, variant_cards = [], [], []
+                for index in range(MAX_VARIANTS - 1):
+                    with gr.Column(min_width=260, visible=False) as column:
+                        variant_videos.append(gr.Video(label=f"Variant {index + 2}", autoplay=True, loop=True,
+                                                       interactive=False, height=400, buttons=["download"],
+                                                       elem_classes="ss-variant"))
+                        variant_cards.append(gr.HTML(elem_classes="ss-q-wrap"))
+                    variant_columns.append(column)
             with gr.Row(elem_classes="ss-result-bar", equal_height=True):
                 seed_used = gr.Markdown("No clip yet: pick a frame and press **Generate**.", elem_id="seed-used")
                 reuse_btn = gr.Button("Reuse seed", size="sm", interactive=False, scale=0, min_width=110)
                 manifest_dl = gr.DownloadButton("Manifest JSON", size="sm", visible=False, scale=0, min_width=140)
             filmstrip = gr.Gallery(label="Filmstrip", columns=8, rows=1, height=120, allow_preview=True,
                                    object_fit="cover", interactive=False, elem_id="filmstrip")
-            # HOOK(metrics issue): the clip's quality card goes here, beside the clip, once
-            # core.metrics.card lands; until then nothing is shown rather than a placeholder score.
             with gr.Accordion("Manifest: full settings and provenance", open=False):
                 manifest = gr.JSON(label="Result JSON", elem_id="manifest")
             history_view = gr.Gallery(label="Recent generations · click one to restore its settings", columns=6,
@@ -291,9 +297,15 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         changed = [a for a in result.get("adjustments") or [] if a["field"] != "image"]  # crop: shown left
         if changed:
             text += " · adjusted " + "; ".join(f"{a['field']} {a['requested']} → {a['used']}" for a in changed)
-        slots = [gr.update(value=None, visible=i + 1 < int(count)) for i in range(MAX_VARIANTS - 1)]
+        columns = [gr.update(visible=i + 1 < int(count)) for i in range(MAX_VARIANTS - 1)]
+        cleared = [None] * (2 * (MAX_VARIANTS - 1))  # the previous run's variant clips and cards
         return (strip, text, gr.update(interactive=True), result["seed"],
-                gr.update(value=result["manifest_path"], visible=True), items, history_gallery(items), *slots)
+                gr.update(value=result["manifest_path"], visible=True), items, history_gallery(items),
+                *columns, *cleared)
+
+    @ui_errors("The quality card")
+    def show_card(manifest_json: dict) -> str:
+        return quality_card_html(manifest_json["result"]["mp4_path"], manifest_json["request"].get("image"))
 
     def generate_variants(first_frame: Any, scenario: str | None, event: str | None, conditions: str | None,
                           road: str | None, prompt: str | None, negative_prompt: str | None,
@@ -304,7 +316,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         values = Controls(first_frame, scenario, event, conditions, road, prompt, negative_prompt,
                           guidance_scale, steps, frames, fps, seed, model)
         count = int(count or 1)
-        updates = [gr.update() for _ in range(MAX_VARIANTS - 1)]
+        updates = [gr.skip() for _ in range(2 * (MAX_VARIANTS - 1))]  # variant videos, then their cards
         if count <= 1 or not manifest_json:
             yield (*updates, gr.skip(), gr.skip())
             return
@@ -321,8 +333,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                                    what=f"variant {index + 1} of {count}")
                 strip, thumbnail = actions.filmstrip(clip["result"]["mp4_path"])
                 items = push_history(items, HistoryItem(actions.history_item(clip, clip_request), thumbnail))
-                updates[index - 1] = gr.update(value=clip["result"]["mp4_path"], visible=True,
+                updates[index - 1] = gr.update(value=clip["result"]["mp4_path"],
                                                label=f"Variant {index + 1} · seed {variant_seed}")
+                yield (*updates, items, history_gallery(items))
+                updates[MAX_VARIANTS - 2 + index] = quality_card_html(clip["result"]["mp4_path"],
+                                                                      clip["request"].get("image"))
                 yield (*updates, items, history_gallery(items))
         except Exception as exc:  # noqa: BLE001 - the UI boundary: details are logged, not shown
             raise_for_ui(exc, "Generating variants")
@@ -332,11 +347,13 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         concurrency_limit=ctx.config.max_waiting + 2, preprocess=False, show_progress_on=[video])
     shown = gen_event.success(show_result, [manifest, history, variants],
                               [filmstrip, seed_used, reuse_btn, last_seed, manifest_dl, history, history_view,
-                               *variant_videos], **ui)
-    variants_event = shown.success(
-        generate_variants, [*controls, variants, manifest, history], [*variant_videos, history, history_view],
-        api_visibility="private", concurrency_id="generation", concurrency_limit=ctx.config.max_waiting + 2,
-        preprocess=False, show_progress_on=variant_videos)
+                               *variant_columns, *variant_videos, *variant_cards], **ui)
+    shown.success(show_card, [manifest], [card], **ui)
+    shown.success(
+        generate_variants, [*controls, variants, manifest, history],
+        [*variant_videos, *variant_cards, history, history_view], api_visibility="private",
+        concurrency_id="generation", concurrency_limit=ctx.config.max_waiting + 2, preprocess=False,
+        show_progress_on=variant_videos)
 
     def cancel(request: gr.Request) -> None:
         """Cancel this session's running or waiting generation; it stops after the current step."""
@@ -347,7 +364,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     # "cancelled" (one message, to the browser or the API client that made the request).
     cancel_btn.click(cancel, None, None, api_name="cancel", queue=False)
     variants.change(lambda n: [gr.update(visible=i + 1 < int(n)) for i in range(MAX_VARIANTS - 1)],
-                    [variants], variant_videos, **quiet)
+                    [variants], variant_columns, **quiet)
 
     # -- seeds, history, settings files, status ---------------------------------------------------
     reuse_btn.click(lambda used: "" if used is None else str(used), [last_seed], [seed], **quiet)

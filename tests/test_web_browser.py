@@ -173,6 +173,7 @@ def test_generate_page_queue_cancel_and_clip_plays(studio, page, tmp_path):
                            ".some(v => v.currentSrc && v.currentSrc.length > 0)", timeout=TIMEOUT_MS)
     page.get_by_text("Variant 2 · seed 43").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_selector("#filmstrip img", timeout=TIMEOUT_MS)
+    page.wait_for_selector("#quality-card .ss-card-q", timeout=TIMEOUT_MS)  # the clip's quality card
     page.wait_for_selector("#history img", timeout=TIMEOUT_MS)
     dismiss_toasts(page)
     time.sleep(1.0)  # let the status bar tick once more before the screenshot

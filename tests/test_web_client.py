@@ -205,3 +205,43 @@ def test_cancel_stops_a_running_generation_within_a_step(studio):
     with pytest.raises(Exception):  # noqa: B017, PT011 - cancelled jobs raise CancelledError or AppError
         job.result(timeout=60)
     assert studio.clips() == before, "a cancelled run writes no clip"
+
+
+def test_internal_errors_reach_the_browser_as_one_generic_sentence(studio, client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail: /srv/private/path")
+
+    monkeypatch.setattr(studio.ctx.engine, "generate", broken)
+    message = error_of(lambda: generate(client, handle_file(str(studio.sample_frame)), model=str(studio.tiny_model)))
+    assert_one_sentence(message, "Generation failed because of an internal error")
+    assert "secret detail" not in message and "(ref " in message
+
+
+def test_files_served_only_from_clips_and_uploads(studio, client):
+    video, result = generate(client, handle_file(str(studio.sample_frame)), model=str(studio.tiny_model))
+    config = studio.ctx.config
+    # The upload went to the studio's own temporary folder, not the system one.
+    assert Path(result["request"]["image"]).resolve().is_relative_to(config.temp_dir)
+    allowed = httpx.get(f"{studio.url}gradio_api/file={result['result']['mp4_path']}", timeout=30)
+    assert allowed.status_code == 200
+    for refused in (studio.data_dir / "models.yaml", studio.tiny_model / "model_index.json", Path("/etc/hostname")):
+        response = httpx.get(f"{studio.url}gradio_api/file={refused}", timeout=30)
+        assert response.status_code in (403, 404), (refused, response.status_code)
+
+
+def test_sign_in_is_required_when_auth_is_set(tmp_path):
+    from app.web import build_studio, launch_studio, make_config
+
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    demo, ctx = build_studio(make_config(tmp_path / "data", port=None))
+    try:
+        url = launch_studio(demo, ctx, auth=[("reviewer", "s3cret")], prevent_thread_lock=True, quiet=True)
+        assert httpx.get(f"{url}config", timeout=30).status_code == 401
+        with pytest.raises(Exception):  # noqa: B017, PT011 - wrong password
+            Client(url, auth=("reviewer", "wrong"), verbose=False)
+        api = Client(url, auth=("reviewer", "s3cret"), verbose=False).view_api(print_info=False, return_format="dict")
+        assert "/generate" in api["named_endpoints"]
+    finally:
+        demo.close()
+        if previous is not None:
+            os.environ["GRADIO_TEMP_DIR"] = previous

@@ -1,0 +1,67 @@
+"""A clip's quality card (core.metrics.card) as a compact panel shown under the clip.
+
+The card is computed after the clip is shown (the API's generate call does not wait for it). The CLIP
+text-video score needs a CLIP model that this machine may not have, so it is left out here; the
+Audit page computes it where the model is installed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from core.errors import StudioError
+
+log = logging.getLogger("scenario_studio.web")
+
+# Measure name -> (short label, digits); card order.
+LABELS = {
+    "tcs": ("TCS", 3),
+    "temporal_coherence": ("Coherence", 3),
+    "adjacent_ssim": ("Adjacent SSIM", 3),
+    "warping_error": ("Warping error", 3),
+    "flicker_index": ("Flicker", 3),
+    "sharpness": ("Sharpness", 3),
+    "motion": ("Motion", 2),
+    "first_frame_fidelity": ("First-frame PSNR", 1),
+}
+
+
+def _chip(text: str, kind: str, title: str = "") -> str:
+    return f"<span class='ss-chip ss-chip-{kind}' title='{html.escape(title, quote=True)}'>{html.escape(text)}</span>"
+
+
+def quality_card_html(mp4_path: str, first_frame: str | None = None) -> str:
+    """The card as HTML; a clip the measures refuse gets one sentence instead."""
+    from core.metrics.card import build_card  # imported on first use: keeps start-up light
+
+    image = first_frame if first_frame and Path(first_frame).is_file() else None
+    try:
+        card = build_card(mp4_path, image=image)
+    except StudioError as exc:
+        log.info("quality card skipped for %s: %s", mp4_path, exc)
+        return f"<div class='ss-card-q'><span class='ss-q-title'>Quality card</span> {html.escape(str(exc))}</div>"
+    verdict = _chip("gates passed" if card.passed else "gate failed", "ok" if card.passed else "bad")
+    gates = "".join(
+        _chip(f"{g.name} {'✓' if g.passed else ('✗' if g.passed is False else '?')}",
+              "ok" if g.passed else ("bad" if g.passed is False else "na"),
+              f"{g.rule}; threshold {g.threshold:g}" + (f"; {g.note}" if g.note else ""))
+        for g in card.gates)
+    measures = []
+    for name, (label, digits) in LABELS.items():
+        result = card.measures.get(name)
+        if result is None or result.value is None:
+            continue
+        measures.append(f"<span class='ss-q-m' title='{html.escape(f'{result.unit}; {result.direction}', quote=True)}'>"
+                        f"<b>{html.escape(label)}</b> {result.value:.{digits}f}</span>")
+    fired = [f for f in card.flags if f.fired]
+    if fired:
+        flags = "".join(_chip(f"{f.name.replace('_', ' ')}: frames " +
+                              ", ".join(f"{a}–{b}" if a != b else f"{a}" for a, b in f.ranges), "bad", f.rule)
+                        for f in fired)
+    else:
+        flags = _chip("no failure mode detected", "ok")
+    return (f"<div class='ss-card-q'><div class='ss-q-head'><span class='ss-q-title'>Quality card</span>{verdict}"
+            f"{gates}</div><div class='ss-q-measures'>{''.join(measures)}</div>"
+            f"<div class='ss-q-flags'>{flags}</div></div>")
