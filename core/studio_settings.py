@@ -50,7 +50,8 @@ def parse_settings(data: bytes | str, name: str = "settings file") -> tuple[Gene
     try:
         payload = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise ValidationError(f"{name} is not a JSON file; export one from the Generate page or use a clip's manifest.") from None
+        raise ValidationError(f"{name} is not a JSON file; export one from the Generate page or use a clip's "
+                              "manifest.") from None
     if not isinstance(payload, dict):
         raise ValidationError(f"{name} must hold a JSON object with the generation settings.")
     image_hash = None

@@ -20,6 +20,7 @@ from core.errors import GenerationCancelled, StudioError
 from core.image_input import load_first_frame
 from core.paths import SAMPLE_FRAMES_DIR
 from core.registry import availability
+from core.request import GenerationRequest
 from core.studio_settings import push_history
 from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
@@ -130,7 +131,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 with gr.Group(elem_classes="ss-card"):
                     model = gr.Dropdown(ctx.model_choices(), value=model_id, label="Model", allow_custom_value=True,
                                         elem_id="model")
-                    model_note = gr.Markdown(actions.model_info(model_id), elem_classes="ss-note")
+                    model_note = gr.Markdown(actions.model_info(model_id), elem_classes="ss-note",
+                                             elem_id="model-note")
                     guidance = gr.Slider(1, 12, step=0.5, value=defaults.guidance_scale if defaults else 4.0,
                                          label="Guidance scale", info=GUIDANCE_HELP, elem_id="guidance")
                     with gr.Row():
@@ -261,17 +263,24 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                  road: str | None, prompt: str | None, negative_prompt: str | None, guidance_scale: float | None,
                  steps: int | None, frames: int | None, fps: int | None, seed: int | str | None,
                  model: str | None, request: gr.Request, progress=gr.Progress()) -> tuple[str, dict]:
-        """Generate one clip from a first frame and a scenario.
+        """Generate one clip from a first frame and a scenario; one clip runs at a time, others wait in line.
 
-        first_frame: PNG, JPEG or WebP image (upload it with gradio_client.handle_file).
-        scenario: a category id (see `scenario-studio scenarios`); empty to use the three slots.
-        event, conditions, road: slot ids, used when scenario is empty.
-        prompt: free text; empty (or the unedited template) renders the scenario template.
-        negative_prompt: what to steer away from.
-        guidance_scale, steps, frames, fps: empty takes the model's default.
-        seed: empty for a random seed; the seed used is in the result.
-        model: a registry id, or a pipeline folder inside the studio's models folder.
-        Returns the MP4 and the result JSON (the manifest written beside the clip).
+        Parameters:
+            first_frame: PNG, JPEG or WebP image (upload it with gradio_client.handle_file).
+            scenario: a category id (see `scenario-studio scenarios`); empty to use the three slots.
+            event: event slot id, used when scenario is empty.
+            conditions: conditions slot id, used when scenario is empty.
+            road: road slot id, used when scenario is empty.
+            prompt: free text; empty (or the unedited template) uses the scenario template.
+            negative_prompt: what to steer away from.
+            guidance_scale: classifier-free guidance w; empty takes the model's default (4 for training data).
+            steps: denoising steps; empty takes the model's default.
+            frames: number of frames; empty takes the model's default.
+            fps: frames per second of the MP4; empty takes the model's default.
+            seed: empty for a random seed; the seed used is in the result.
+            model: a registry id, or a pipeline folder inside the studio's models folder.
+        Returns:
+            The MP4 and the result JSON (the manifest written beside the clip: result and request).
         """
         try:
             values = Controls(first_frame, scenario, event, conditions, road, prompt, negative_prompt,
@@ -286,17 +295,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     def show_result(manifest_json: dict, items: list[HistoryItem], count: int):
         result = manifest_json["result"]
         strip, thumbnail = actions.filmstrip(result["mp4_path"])
-        from core.request import GenerationRequest
-
         request_obj = GenerationRequest.from_json(manifest_json["request"])
         items = push_history(items, HistoryItem(actions.history_item(manifest_json, request_obj), thumbnail))
-        timings = result.get("timings") or {}
-        text = (f"**Seed {result['seed']}** · {result['frames_shape'][0]} frames "
-                f"{result['frames_shape'][2]}×{result['frames_shape'][1]} at {result['fps']} fps · "
-                f"{timings.get('total_s', 0):.1f} s")
-        changed = [a for a in result.get("adjustments") or [] if a["field"] != "image"]  # crop: shown left
-        if changed:
-            text += " · adjusted " + "; ".join(f"{a['field']} {a['requested']} → {a['used']}" for a in changed)
+        text = actions.summary(result)
         columns = [gr.update(visible=i + 1 < int(count)) for i in range(MAX_VARIANTS - 1)]
         cleared = [None] * (2 * (MAX_VARIANTS - 1))  # the previous run's variant clips and cards
         return (strip, text, gr.update(interactive=True), result["seed"],

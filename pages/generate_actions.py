@@ -150,7 +150,8 @@ class GenerateActions:
         if request.scenario and request.scenario in catalogue.categories:
             return catalogue.categories[request.scenario].label
         if request.slots:
-            return f"{catalogue.events[request.slots.event].label} · {catalogue.conditions[request.slots.conditions].label}"
+            slots = request.slots
+            return f"{catalogue.events[slots.event].label} · {catalogue.conditions[slots.conditions].label}"
         return (request.prompt or "custom prompt")[:40]
 
     # -- running ----------------------------------------------------------------------------------
@@ -165,8 +166,8 @@ class GenerateActions:
 
             def on_progress(report: Progress) -> None:
                 ticket.progress = report
-                progress(report.step / max(report.total, 1),
-                         desc=f"{what.capitalize()}: step {report.step} of {report.total} · {fmt_seconds(report.elapsed_s)}")
+                progress(report.step / max(report.total, 1), desc=f"{what.capitalize()}: step {report.step} of "
+                                                                   f"{report.total} · {fmt_seconds(report.elapsed_s)}")
 
             result = self.ctx.engine.generate(request, on_progress=on_progress, cancel=ticket.cancel)
         return json.loads(Path(result.manifest_path).read_text(encoding="utf-8"))
@@ -183,6 +184,17 @@ class GenerateActions:
         step = max(1, middle.shape[1] // THUMB_WIDTH)
         return strip, np.ascontiguousarray(middle[::step, ::step])
 
+    @staticmethod
+    def summary(result: dict) -> str:
+        """The line under the clip: seed used, size, time, and what the engine adjusted."""
+        frames, height, width = result["frames_shape"][:3]
+        text = (f"**Seed {result['seed']}** · {frames} frames {width}×{height} at {result['fps']} fps · "
+                f"{(result.get('timings') or {}).get('total_s', 0):.1f} s")
+        changed = [a for a in result.get("adjustments") or [] if a["field"] != "image"]  # crop: shown left
+        if changed:
+            text += " · adjusted " + "; ".join(f"{a['field']} {a['requested']} → {a['used']}" for a in changed)
+        return text
+
     def history_item(self, manifest: dict, request: GenerationRequest | None = None) -> HistoryEntry:
         label = self.label_for(request) if request else str(manifest["result"].get("prompt", ""))[:40]
         return history_entry(manifest, label)
@@ -198,7 +210,8 @@ class GenerateActions:
         width, height = entry.defaults.width, entry.defaults.height
         fitted, adjustments = fit_to_size(frame.image, width, height)
         source_w, source_h = frame.original_size
-        steps = [f"{'centre-crop' if 'crop' in a.reason else 'resize'} {a.used.replace('x', '×')}" for a in adjustments]
+        steps = [f"{'centre-crop' if 'crop' in a.reason else 'resize'} {a.used.replace('x', '×')}"
+                 for a in adjustments]
         chain = " → ".join([f"{source_w}×{source_h} {frame.source_format}", *steps]) if steps else "used as it is"
         return fitted, f"**{width}×{height}** for {html.escape(entry.label)}: {chain}."
 

@@ -8,7 +8,6 @@ restore is not overwritten by the model's defaults.
 from __future__ import annotations
 
 import html
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +73,9 @@ class SessionActions:
         return [image, scenario,
                 slots.event if slots else None, slots.conditions if slots else None, slots.road if slots else None,
                 prompt, request.negative_prompt or "",
-                pick(request.guidance_scale, "guidance_scale"), pick(request.num_inference_steps, "num_inference_steps"),
-                pick(request.num_frames, "num_frames"), pick(request.fps, "fps"), seed, request.model,
+                pick(request.guidance_scale, "guidance_scale"),
+                pick(request.num_inference_steps, "num_inference_steps"), pick(request.num_frames, "num_frames"),
+                pick(request.fps, "fps"), "" if seed is None else str(seed), request.model,
                 template_note(prompt, template), self.actions.model_info(request.model)]
 
     def restore(self, items: list[HistoryItem], evt: gr.SelectData) -> list:
@@ -129,7 +129,3 @@ class SessionActions:
                  f"<span>Model: {html.escape(model_label)} · {html.escape(self.ctx.device.label)}</span>",
                  f"<span>{html.escape(queue)}</span>", f"<span>{html.escape(session)}</span>"]
         return "<div class='ss-status'>" + "<span class='ss-sep'>|</span>".join(parts) + "</div>"
-
-    @staticmethod
-    def manifest_text(manifest: dict) -> str:
-        return json.dumps(manifest, indent=2, sort_keys=True)

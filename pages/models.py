@@ -38,7 +38,8 @@ def registry_rows(ctx: StudioContext, reload: bool = False) -> list[list[str]]:
             entry.id, entry.label, entry.family,
             "installed" if status.available else "not installed",
             where_or_why(entry, status),
-            f"{d.width}×{d.height}, {d.num_frames} frames @ {d.fps} fps, {d.num_inference_steps} steps, w={d.guidance_scale:g}",
+            f"{d.width}×{d.height}, {d.num_frames} frames @ {d.fps} fps, {d.num_inference_steps} steps, "
+            f"w={d.guidance_scale:g}",
             entry.constraints,
         ])
     return rows
@@ -74,7 +75,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     with gr.Row(elem_classes="ss-main"):
         with gr.Column(scale=8):
             table = gr.Dataframe(registry_rows(ctx), headers=COLUMNS, interactive=False, wrap=True,
-                                 elem_id="models-table", label="Model registry", max_height=760, elem_classes="ss-table",
+                                 elem_id="models-table", label="Model registry", max_height=760,
+                                 elem_classes="ss-table",
                                  column_widths=["13%", "15%", "10%", "9%", "23%", "15%", "15%"])
             with gr.Row():
                 refresh_btn = gr.Button("Refresh", size="sm", scale=0, min_width=100)

@@ -92,7 +92,8 @@ def test_gate_cancel_reaches_only_the_owner_and_moves_the_epoch():
 
 # -- settings files ---------------------------------------------------------------------------------
 def test_export_then_import_round_trips_without_paths():
-    request = GenerationRequest(image="/server/tmp/frame.png", slots=ScenarioSlots("tire_debris", "night", "rural_road"),
+    request = GenerationRequest(image="/server/tmp/frame.png",
+                                slots=ScenarioSlots("tire_debris", "night", "rural_road"),
                                 negative_prompt="blurry", guidance_scale=4.0, num_inference_steps=20, seed=123,
                                 model="embedded-default")
     payload = export_settings(request, first_frame_sha256="ab" * 32)
