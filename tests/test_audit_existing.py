@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 import core.audit.runner as runner
+from core.audit.drilldown import reference_clips
 from core.audit.plan import parse_plan
 from core.audit.records import NO_DATA, NOT_JUDGED
 from core.audit.runner import AuditCancelled, run_audit
@@ -32,6 +33,7 @@ def test_conditions_from_manifests_with_reference_distances(finished_audit, synt
     assert "not I3D" in clear.distances["fvd"].name and clear.gate("fvd").status == NOT_JUDGED
     assert night.distances == {} and night.gate("fvd").status == NO_DATA
     assert night.gate("clip_score").status == NO_DATA
+    assert len(reference_clips(audit, "clear_day")) == 3 and reference_clips(audit, "night") == []
     assert audit.provenance.libraries["numpy"] and audit.provenance.plan_sha256
     assert audit.provenance.extractor["identity"].startswith("r3d-random")
     saved = load_audit(audit.audit_dir)

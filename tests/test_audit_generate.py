@@ -7,6 +7,7 @@ import threading
 import pytest
 
 import core.audit.runner as runner
+from core.audit.drilldown import clip_request
 from core.audit.plan import parse_plan
 from core.audit.runner import AuditCancelled, run_audit
 from core.engine import CancelToken, Engine
@@ -52,6 +53,8 @@ def test_generate_and_audit_records_everything(tiny_model, tmp_path, counters):
         assert clip.weights_sha256 and len(clip.sha256) == 64
         assert clip.values["first_frame_psnr"] is not None  # the first frame is known in generate mode
         assert clip.prompt and ("dust storm" in clip.prompt) == (clip.group == "dust_storm")
+        request = clip_request(clip)  # what the Present page's "reproduce" panel shows
+        assert request["seed"] == clip.seed and request["guidance_scale"] == 4.0 and request["model"] == str(folder)
     provenance = audit.provenance
     assert provenance.models == [{"id": str(folder.resolve()), "weights_sha256": audit.clips[0].weights_sha256, "clips": 4}]
     assert provenance.seeds == {g: [c.seed for c in audit.clips if c.group == g] for g in ("clear_day", "dust_storm")}

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.audit.compare import Comparison, ComparisonCell, compare_audits
-    from core.audit.drilldown import ClipDetail, ClipRow, FlaggedRange, FrameSeries, clip_detail, condition_clips
+    from core.audit.drilldown import (ClipDetail, ClipRow, FlaggedRange, FrameSeries, clip_detail, clip_request,
+                                      condition_clips, reference_clips)
     from core.audit.export import ReportFiles, export_reports, neutralise
     from core.audit.plan import AuditPlan, ClipTask, load_plan, parse_plan, plan_from_dict, plan_tasks
     from core.audit.records import (AuditResult, ClipRecord, ConditionSummary, CrossSummary, Distance, Extremes,
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "compare": ("Comparison", "ComparisonCell", "compare_audits"),
-    "drilldown": ("ClipDetail", "ClipRow", "FlaggedRange", "FrameSeries", "clip_detail", "condition_clips"),
+    "drilldown": ("ClipDetail", "ClipRow", "FlaggedRange", "FrameSeries", "clip_detail", "clip_request",
+                  "condition_clips", "reference_clips"),
     "export": ("ReportFiles", "export_reports", "neutralise"),
     "plan": ("AuditPlan", "ClipTask", "load_plan", "parse_plan", "plan_from_dict", "plan_tasks"),
     "records": ("AuditResult", "ClipRecord", "ConditionSummary", "CrossSummary", "Distance", "Extremes", "GateCell",

@@ -121,3 +121,31 @@ def condition_clips(audit: AuditResult, group: str) -> list[ClipRow]:
                             tcs=record.values.get("tcs"), error=record.error, decision=decision,
                             thumbnail=record.thumbnail, path=record.path))
     return rows
+
+
+def clip_request(record: ClipRecord) -> dict | None:
+    """The generation request of a clip, from its engine manifest (what the Present page's "reproduce"
+    panel shows: model, adapters, prompt slots, guidance, steps, size, seed); None without a manifest."""
+    import json
+    from pathlib import Path
+
+    if not record.manifest or not Path(record.manifest).is_file():
+        return None
+    try:
+        data = json.loads(Path(record.manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    request = data.get("request") if isinstance(data, dict) else None
+    return request if isinstance(request, dict) else None
+
+
+def reference_clips(audit: AuditResult, group: str) -> list[str]:
+    """Paths of the reference clips of a condition (empty when it has none), sorted."""
+    from pathlib import Path
+
+    from core.audit.sources import video_files
+
+    summary = audit.condition(group)
+    if summary is None or not summary.reference or not Path(summary.reference).is_dir():
+        return []
+    return [str(p) for p in video_files(Path(summary.reference))]
