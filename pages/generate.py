@@ -149,9 +149,11 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                                              elem_id="variants")
                 with gr.Accordion("Share settings (JSON)", open=False, elem_classes="ss-card"):
                     with gr.Row():
-                        export_btn = gr.Button("Export settings", size="sm")
-                        import_btn = gr.UploadButton("Import settings or manifest…", file_types=[".json"], size="sm")
-                    export_file = gr.File(label="Settings file", visible=False, interactive=False)
+                        export_btn = gr.Button("Export settings", size="sm", elem_id="export-btn")
+                        import_btn = gr.UploadButton("Import settings or manifest…", file_types=[".json"], size="sm",
+                                                     elem_id="import-btn")
+                    export_file = gr.File(label="Settings file", visible=False, interactive=False,
+                                          elem_id="export-file")
             with gr.Row(elem_classes="ss-actions"):
                 generate_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn", scale=3)
                 cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-btn", scale=1)

@@ -178,6 +178,29 @@ def test_generate_page_queue_cancel_and_clip_plays(studio, page, tmp_path):
     dismiss_toasts(page)
     time.sleep(1.0)  # let the status bar tick once more before the screenshot
     screenshot(page, "generate")
+    seed_box = page.locator("#seed input, #seed textarea").first
+
+    # Clicking a recent generation restores its settings (the newest is variant 2, seed 43).
+    seed_box.fill("")
+    page.locator("#history button.thumbnail-item").first.click()
+    sync_api.expect(seed_box).to_have_value("43", timeout=TIMEOUT_MS)
+
+    # Settings travel as JSON: export them, change the seed, import the file back.
+    page.get_by_text("Share settings (JSON)").click()
+    page.click("#export-btn")
+    link = page.locator("#export-file a").first
+    link.wait_for(timeout=TIMEOUT_MS)
+    with page.expect_download() as download_info:
+        link.click()
+    exported = tmp_path / "exported-settings.json"
+    download_info.value.save_as(exported)
+    payload = json.loads(exported.read_text())
+    assert payload["request"]["seed"] == 43 and payload["request"]["model"] == "tiny-cog"
+    assert "image" not in payload["request"] and payload["first_frame_sha256"]
+    seed_box.fill("7")
+    page.locator("#import-btn input[type=file], input[type=file][accept*='json']").first.set_input_files(str(exported))
+    sync_api.expect(seed_box).to_have_value("43", timeout=TIMEOUT_MS)
+
     (ARTIFACTS / "web_timings.json").write_text(json.dumps({
         "model": "tiny CogVideoX (tests/tiny_pipelines.py), 2 steps, 9 frames, 64x64, plus 1 variant",
         "press_to_first_progress_s": round(first_progress_s, 3),
