@@ -52,14 +52,16 @@ def test_jitter_fires_no_detector_but_lowers_tcs():
     assert shaken.value < clean_tcs.value - 0.2
     per_frame = np.asarray(shaken.per_frame)  # index i is frame i + 1
     start, end = case.ranges[0]
-    assert per_frame[start - 1:end].max() < 0.2 < per_frame[:start - 2].min()
+    assert per_frame[start - 1:end].max() < 0.5 and per_frame[:start - 2].min() > 0.9
 
 
 @pytest.mark.parametrize("name", ["flicker", "freeze", "cut", "jitter"])
 def test_tcs_clean_scores_higher_than_temporally_corrupted(name):
+    # A freeze or cut touches only two of the 22 flow triples, so their drop is small but clear;
+    # the freeze and cut detectors are what flag them.
     clean_value = temporal_consistency(clean()).value
-    assert clean_value > 0.9
-    assert temporal_consistency(SUITE[name].frames).value < clean_value - 0.03
+    assert clean_value > 0.95
+    assert temporal_consistency(SUITE[name].frames).value < clean_value - 0.01
 
 
 def test_static_video_flags_whole_clip_and_freeze_stays_silent():

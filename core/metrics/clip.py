@@ -135,12 +135,15 @@ def open_frames(source: np.ndarray | str | Path) -> tuple[str, float, Iterator[n
     return path.name, fps, frames_from_pipe()
 
 
-def prepare_clip(source: ClipSource, fps: float | None = None) -> PreparedClip:
+def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_side: int = ANALYSIS_LONG_SIDE,
+                 detail_long_side: int = DETAIL_LONG_SIDE) -> PreparedClip:
     """Decode (streaming) and reduce a clip once; a PreparedClip passes through unchanged.
 
     Args:
         source: uint8 T×H×W×3 RGB array, a video path, or an already prepared clip.
         fps: frame rate to use for an array (default 10 fps); ignored for files, which carry one.
+        analysis_long_side, detail_long_side: working sizes (the bench raises them to compare the
+            default working resolution with full resolution).
     """
     if isinstance(source, PreparedClip):
         return source
@@ -156,8 +159,8 @@ def prepare_clip(source: ClipSource, fps: float | None = None) -> PreparedClip:
             first = frame.copy()
             height, width = frame.shape[:2]
             _check_size(MIN_FRAMES, width, height, f"video '{name}'")
-            detail_size = scaled_size(width, height, DETAIL_LONG_SIDE)
-            analysis_size = scaled_size(width, height, ANALYSIS_LONG_SIDE)
+            detail_size = scaled_size(width, height, max(detail_long_side, analysis_long_side))
+            analysis_size = scaled_size(width, height, analysis_long_side)
             thumb_size = (THUMB_WIDTH, max(1, round(THUMB_WIDTH * height / width)))
         # Full-resolution statistics straight from uint8: cv2.norm accumulates in double precision.
         sq = cv2.norm(frame, cv2.NORM_L2SQR)

@@ -3,17 +3,26 @@
 Definition (flows on the 320-px analysis copy, see core.metrics.clip):
 
     F_t      forward flow from frame t to t+1, t = 0..T-2, in analysis pixels per frame
-    A_t      = mean over pixels x of || F_t(x + F_{t-1}(x)) − F_{t-1}(x) ||₂ / w     (t = 1..T-2)
-    s_t      = exp(−A_t / τ),  τ = 0.01
+    a_t(x)   = || F_t(x + F_{t-1}(x)) − F_{t-1}(x) ||₂                       (t = 1..T-2)
+    A_t      = median over pixels x of a_t(x), divided by the analysis width w
+    s_t      = exp(−A_t / τ),  τ = 0.08
     TCS      = mean_t s_t
 
-A_t is the Lagrangian flow acceleration: how much the motion of the point that sits at x in frame
-t-1 changes between the pairs (t-1, t) and (t, t+1), as a fraction of the frame width w, so the
-score does not depend on resolution. A steady pan or a constant-speed drive has A_t ≈ 0 and s_t ≈ 1;
-a shake, a freeze inside a moving shot, a cut or a brightness flicker (which breaks the brightness
-constancy every flow method here assumes) gives accelerations of one or more percent of the width
-and s_t near 0. τ = 1 % of the width per frame² puts sub-pixel flow noise at s_t ≈ 0.95–0.99.
-The exponential normalisation follows the reference pipeline; the reference flow is Dual TV-L1.
+a_t(x) is the Lagrangian flow acceleration: how much the motion of the point that sits at x in frame
+t-1 changes between the pairs (t-1, t) and (t, t+1). Dividing by the width makes it a fraction of the
+frame width per frame², independent of resolution. The median over pixels is the typical point's
+acceleration: it ignores flow failures confined to less than half the frame (sky, flat road, rain
+streaks, occlusions), which otherwise dominate a mean and differ most between flow methods. A steady
+drive or pan has A_t near 0 and s_t near 1; a shake, a cut, a freeze in a fast shot or a brightness
+flicker (which breaks the brightness constancy all three flow methods assume) moves most of the frame
+at once and drives s_t down.
+
+τ = 0.08 (8 % of the width per frame², where s_t = e^-1) is calibrated on procedural 720p dashcam clips
+with road-roughness camera shake: clean clips score 0.87–0.96 with DIS and 0.92–0.96 with TV-L1, while
+one flickering frame, a cut or a 2 % shake in a 10-frame clip score 0.5–0.8 (bench/metrics.py reports
+the current figures). The exponential normalisation follows the reference pipeline, whose flow is
+Dual TV-L1; the default DIS reads a few hundredths lower than TV-L1 on real content (more flow noise)
+but ranks clips the same way (Spearman ≥ 0.9, tested).
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from core.metrics.clip import ClipSource, prepare_clip
 from core.metrics.flow import FlowConfig, get_flows, pixel_grid, sample_at
 from core.metrics.result import HIGHER, MeasureResult, as_list
 
-TAU = 0.01  # fraction of the frame width per frame²
+TAU = 0.08  # fraction of the frame width per frame²
 
 
 @dataclass
@@ -39,7 +48,7 @@ class TCSResult(MeasureResult):
 
 
 def flow_accelerations(forward: np.ndarray) -> np.ndarray:
-    """A_t for t = 1..T-2 from forward flows (T-1)×h×w×2; returns (T-2,) float64."""
+    """A_t (median Lagrangian acceleration / width) for t = 1..T-2 from forward flows (T-1)×h×w×2."""
     import cv2
 
     _, height, width, _ = forward.shape
@@ -49,7 +58,7 @@ def flow_accelerations(forward: np.ndarray) -> np.ndarray:
         prev = forward[t - 1]
         moved = sample_at(forward[t], prev, grid)  # F_t at x + F_{t-1}(x)
         delta = moved - prev
-        out[t - 1] = float(cv2.magnitude(delta[..., 0], delta[..., 1]).mean()) / width
+        out[t - 1] = float(np.median(cv2.magnitude(delta[..., 0], delta[..., 1]))) / width
     return out
 
 
