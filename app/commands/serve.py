@@ -79,7 +79,11 @@ def run(args: argparse.Namespace) -> int:
         log.warning("binding to %s: the studio is reachable from other machines%s", config.host,
                     "" if auth else " and has no sign-in (add --auth)")
     demo, ctx = build_studio(config)
-    url = launch_studio(demo, ctx, auth=auth, prevent_thread_lock=True, quiet=True)
+    try:
+        url = launch_studio(demo, ctx, auth=auth, prevent_thread_lock=True, quiet=True)
+    except OSError as exc:  # Gradio: "Cannot find empty port ..."; the OS: address not available
+        raise ValidationError(f"cannot listen on {config.host}:{config.port} ({exc}); "
+                              "choose another --port or --host.") from None
     print(f"Scenario Studio is running at {url} (ready in {time.perf_counter() - started:.1f} s); "
           f"clips go to {config.output_dir}. Press Ctrl+C to stop.", flush=True)
     try:
