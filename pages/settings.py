@@ -46,7 +46,7 @@ def api_snippet(ctx: StudioContext) -> str:
 
 client = Client("{url}")  # add auth=("user", "password") when sign-in is on
 video, result = client.predict(
-    handle_file("assets/sample_frames/<frame>.png"),  # first frame
+    handle_file("assets/sample_frames/clear_day_four_lane_interstate.png"),
     "dust_storm_debris",   # scenario id ("" to use the three slots)
     "", "", "",            # event, conditions, road
     "",                    # prompt ("" = the scenario template)
@@ -65,7 +65,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         with gr.Column(scale=7):
             config_table = gr.Dataframe(configuration_rows(ctx), headers=["Setting", "Value", "How to change it"],
                                         interactive=False, wrap=True, label="This studio", elem_id="settings-table",
-                                        elem_classes="ss-table")
+                                        elem_classes="ss-table", column_widths=["20%", "38%", "42%"])
             gr.Markdown(HARDENING, elem_classes="ss-help")
             with gr.Row():
                 unload_btn = gr.Button("Unload the cached model (free memory)", size="sm", scale=0, min_width=280)
