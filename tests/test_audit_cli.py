@@ -7,14 +7,16 @@ import shutil
 import pytest
 
 from app.cli import main
-from tests.test_audit_fixtures import SYNTH_KW, finished_audit, loose_gates, synth_clips, synth_reference  # noqa: F401
+from tests.test_audit_fixtures import (SYNTH_KW, finished_audit, loose_gates, strict_gates, synth_clips,  # noqa: F401
+                                      synth_reference)
 
 
 def test_failing_gate_exits_1_and_prints_the_table(synth_clips, tmp_path, capsys):  # noqa: F811
-    code = main(["audit", "--clips", str(synth_clips), "--out", str(tmp_path / "a"), "--quiet"])
+    gates = strict_gates(tmp_path / "strict.yaml")
+    code = main(["audit", "--clips", str(synth_clips), "--gates", str(gates), "--out", str(tmp_path / "a"), "--quiet"])
     out = capsys.readouterr().out
-    assert code == 1  # procedural 128×72 clips at 8 fps stay below the 0.85 TCS gate
-    assert "verdict: FAIL" in out and "dust_storm" in out and "TCS [95% CI]" in out
+    assert code == 1
+    assert "verdict: FAIL" in out and "dust_storm: tcs" in out and "TCS [95% CI]" in out
     for name in ("report.html", "clips.csv", "conditions.csv", "audit-report.json"):
         assert (tmp_path / "a" / name).is_file()
 

@@ -62,3 +62,9 @@ def loose_gates(path: Path) -> Path:
                     "  colour_drift_max: 1.0\n  freeze_max_diff: 0.0\n  cut_min_dissimilarity: 1.0\n"
                     "  blur_max_ratio: 0.0\n", encoding="utf-8")
     return path
+
+
+def strict_gates(path: Path) -> Path:
+    """A gates file no clip can pass: TCS lies in [0, 1], and the gate needs more than 1."""
+    path.write_text("gates:\n  tcs_min: 1.0\n", encoding="utf-8")
+    return path

@@ -235,4 +235,4 @@ def overall(summaries: list[ConditionSummary], records: list[ClipRecord], confid
 
 
 __all__ = ["condition_gates", "cross_summary", "group_label", "overall", "rarest_groups", "severity_key",
-           "summarise_group", "verdict_of", "NOT_JUDGED"]
+           "summarise_group", "verdict_of"]

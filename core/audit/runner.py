@@ -32,10 +32,11 @@ from core.audit.distances import distances as feature_distances
 from core.audit.distances import fvd_judged, reference_features
 from core.audit.measure import MEASURES, measure_clip
 from core.audit.plan import AuditPlan, plan_tasks
-from core.audit.records import AuditResult, ClipRecord, MeasureInfo, Provenance
+from core.audit.provenance import build_provenance
+from core.audit.records import AuditResult, ClipRecord, MeasureInfo
 from core.audit.sources import existing_clips, read_manifest, reference_folder
 from core.audit.store import AuditStore, default_audits_dir, safe_name, save_audit
-from core.errors import GenerationCancelled, StudioError, ValidationError
+from core.errors import GenerationCancelled, ValidationError
 
 RECORD_VERSION = "audit-record/1"  # bump when ClipRecord's contents change meaning: old records are redone
 
@@ -382,48 +383,14 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
     cross = aggregate.cross_summary(summaries, ordered, base_seed=plan.base_seed, resamples=plan.bootstrap_resamples,
                                     confidence=plan.confidence)
     verdict, failing, rejection = aggregate.overall(summaries, ordered, plan.confidence)
-    provenance = _provenance(run, ordered, created)
+    provenance = build_provenance(
+        plan, ordered, created=created, gates=run.gates, flow_label=run.flow.label, extractor=run.extractor,
+        clip_model=run.clip_model, total_s=time.perf_counter() - run.started, generate_s=run.seconds["generate"],
+        measure_s=run.seconds["measure"], measured=run.measured_now, resumed=run.resumed)
     return AuditResult(name=plan.name, mode=plan.mode, group_by=plan.group_by, plan=plan.to_dict(),
                        provenance=provenance, measures=[MeasureInfo(m.key, m.label, m.unit, m.direction) for m in MEASURES],
                        clips=ordered, conditions=summaries, cross=cross, verdict=verdict, failing=failing,
                        rejection=rejection, signoffs=run.store.load_signoffs(), audit_dir=str(run.store.root))
 
 
-def _provenance(run: _Run, records: list[ClipRecord], created: str) -> Provenance:
-    import platform
-    from importlib import metadata
-
-    from core.engine import library_versions
-
-    libraries = library_versions()
-    for name in ("plotly", "pandas", "scipy", "imageio-ffmpeg", "pyyaml"):
-        try:
-            libraries[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            libraries[name] = "not installed"
-    models: dict[tuple, dict[str, Any]] = {}
-    for record in records:
-        models.setdefault((record.model_id, record.weights_sha256),
-                          {"id": record.model_id, "weights_sha256": record.weights_sha256, "clips": 0})["clips"] += 1
-    seeds: dict[str, list[int]] = {}
-    for record in records:
-        if record.seed is not None:
-            seeds.setdefault(record.group, []).append(int(record.seed))
-    adapters = [asdict(a) for a in run.plan.adapters] or next((r.adapters for r in records if r.adapters), [])
-    extractor = {"name": run.extractor.name, "identity": run.extractor.identity} if run.extractor else {}
-    return Provenance(
-        created_utc=created, finished_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        plan_sha256=run.plan.sha256(), tool_version=libraries.get("scenario-studio", ""), libraries=libraries,
-        platform=platform.platform(), machine=f"{platform.machine()}, {os.cpu_count()} cores",
-        models=list(models.values()), adapters=adapters, seeds=seeds, gates=asdict(run.gates), flow=run.flow.label,
-        extractor=extractor, clip_model=getattr(run.clip_model, "source", None),
-        statistics={"mean_interval": "percentile bootstrap", "resamples": run.plan.bootstrap_resamples,
-                    "confidence": run.plan.confidence, "share_interval": "Wilson score",
-                    "seeds": "derived from base_seed, condition and measure (BLAKE2b)"},
-        timings={"total_s": round(time.perf_counter() - run.started, 3), "generate_s": round(run.seconds["generate"], 3),
-                 "measure_s": round(run.seconds["measure"], 3), "clips_measured": run.measured_now,
-                 "clips_resumed": run.resumed},
-        load_average=[round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else [])
-
-
-__all__ = ["AuditCancelled", "AuditProgress", "StudioError", "parse_flow", "run_audit"]
+__all__ = ["AuditCancelled", "AuditProgress", "parse_flow", "run_audit"]
