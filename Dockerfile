@@ -29,5 +29,6 @@ VOLUME ["/models", "/data"]
 EXPOSE 7860
 USER studio
 ENTRYPOINT ["scenario-studio"]
-# Until the web studio lands, the default command lists the models this container can see.
-CMD ["models"]
+# 0.0.0.0 inside the container so the published port reaches it; publish it on 127.0.0.1 (above)
+# or add --auth-file before exposing it further.
+CMD ["serve", "--host", "0.0.0.0", "--port", "7860", "--models-dir", "/models", "--data-dir", "/data"]

@@ -109,8 +109,8 @@ def _hub_cache_folder(repo_id: str) -> Path:
     except (LocalEntryNotFoundError, OSError, ValueError):
         raise ModelUnavailableError(
             f"weights for '{repo_id}' are not in the local Hugging Face cache and cannot be downloaded here; "
-            f"download them elsewhere (huggingface-cli download {repo_id}) and copy the folder under your "
-            "models folder, then pass --model <that folder>.") from None
+            f"download them elsewhere (huggingface-cli download {repo_id}), copy the folder into your models "
+            "folder, and choose that folder as the model.") from None
 
 
 def entry_folder(entry: ModelEntry) -> tuple[Path, str]:

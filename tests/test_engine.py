@@ -126,6 +126,8 @@ def test_snapped_frames_are_reported(tiny_model, first_frame_png, tmp_path):
     ({"num_frames": 0}, ValidationError, "num_frames 0 is impossible"),
     ({"num_frames": 1000}, ValidationError, "num_frames 1000 is impossible"),
     ({"seed": -1}, ValidationError, "seed must be between"),
+    ({"num_inference_steps": 5000}, ValidationError, "num_inference_steps must be between 1 and"),
+    ({"num_inference_steps": 0}, ValidationError, "num_inference_steps must be between 1 and"),
     ({"image": None}, ValidationError, "first-frame image is required"),
     ({"adapters": [AdapterSpec("nope")]}, ValidationError, "adapter 'nope' not found"),
 ])

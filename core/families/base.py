@@ -157,8 +157,10 @@ class PipelineFamily:
         w, h, size_adj = snap_size(pick(width, defaults.width), pick(height, defaults.height), constraints)
         adjustments.extend(size_adj)
         steps = pick(num_inference_steps, defaults.num_inference_steps)
-        if steps < 1:
-            raise ValidationError(f"num_inference_steps must be at least 1, got {steps}.")
+        # A scheduler cannot take more steps than the timesteps it was trained with.
+        max_steps = int(getattr(getattr(pipe, "scheduler", None), "config", {}).get("num_train_timesteps", 1000))
+        if not 1 <= steps <= max_steps:
+            raise ValidationError(f"num_inference_steps must be between 1 and {max_steps}, got {steps}.")
         guidance = float(pick(guidance_scale, defaults.guidance_scale))
         fps_used = pick(fps, defaults.fps)
         if fps_used < 1:
