@@ -90,40 +90,68 @@ def bench_tvl1(path: Path, pairs: int) -> dict:
 
     frames = read_frames(path)
     gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames[: pairs + 1]]
-    per_pair = []
+    per_pair, per_pair_cpu = [], []
     for t in range(pairs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         flow_pair(gray[t], gray[t + 1], FlowConfig("tvl1"))
         per_pair.append(time.perf_counter() - start)
+        per_pair_cpu.append(time.process_time() - cpu)
     start = time.perf_counter()
     prepared = prepare_clip(path)
     decode = time.perf_counter() - start
     start = time.perf_counter()
     temporal_consistency(prepared, FlowConfig("tvl1"))
     analysis_clip = time.perf_counter() - start + decode
-    full_pair = report.median(per_pair)
-    return {"full_pair": full_pair, "pairs_timed": pairs, "per_pair": per_pair,
-            "full_clip_extrapolated": full_pair * (len(frames) - 1) + decode, "analysis_clip": analysis_clip,
+    full_pair, full_pair_cpu = report.median(per_pair), report.median(per_pair_cpu)
+    return {"full_pair": full_pair, "full_pair_cpu": full_pair_cpu, "pairs_timed": pairs, "per_pair": per_pair,
+            "full_clip_extrapolated": full_pair * (len(frames) - 1) + decode,
+            "full_clip_cpu_extrapolated": full_pair_cpu * (len(frames) - 1), "analysis_clip": analysis_clip,
             "num_frames": len(frames)}
 
 
 MEMORY_SCRIPT = r"""
-import resource, sys, numpy as np
+import os, resource, sys, threading, time, tracemalloc
 sys.path.insert(0, {root!r})
+import numpy as np
 from core.metrics.card import build_card
 from core.metrics import synthetic
-build_card(synthetic.clean_clip(12, 72, 128))  # warm-up: libraries, pools
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-build_card({path!r})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base, base)
+build_card(synthetic.clean_clip(12, 72, 128))  # warm-up: libraries, thread pools
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+peak, done = [0], threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+source = {path!r}
+if {as_array!r}:
+    from core.video_io import read_frames
+    source = read_frames(source)  # the caller's array is not counted as extra
+before = rss()
+sampler = threading.Thread(target=sample, daemon=True)
+tracemalloc.start()
+sampler.start()
+build_card(source)
+done.set(); sampler.join()
+traced = tracemalloc.get_traced_memory()[1]
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(max(peak[0], rss()) - before, traced, kids)
 """
 
 
 def bench_memory(path: Path) -> dict:
+    """Peak extra memory of one card: RSS sampled every 2 ms, numpy/Python allocations, ffmpeg's own peak."""
     root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT.format(root=root, path=str(path))],
-                         capture_output=True, text=True, check=True).stdout.split()
-    return {"delta_mb": int(out[0]) / 1024, "baseline_mb": int(out[1]) / 1024}
+    out = {}
+    for label, as_array in (("file", False), ("array", True)):
+        values = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT.format(root=root, path=str(path),
+                                                                            as_array=as_array)],
+                                capture_output=True, text=True, check=True).stdout.split()
+        rss, traced, ffmpeg = (int(v) / 2 ** 20 for v in values)
+        out[label] = {"rss_mb": rss, "traced_mb": traced, "ffmpeg_mb": ffmpeg}
+    return out
 
 
 def bench_features(paths: list[Path], repeats: int) -> dict:
@@ -132,7 +160,11 @@ def bench_features(paths: list[Path], repeats: int) -> dict:
     from core.metrics.kvd import KVD
 
     extractor = random_r3d()
-    extract_features(paths[:1], extractor)  # warm-up
+    warm = extract_features(paths[:2], extractor)  # warm-up, including one FVD/KVD computation
+    for measure in (FVD(extractor), KVD(extractor)):
+        measure.update_reference(features=warm)
+        measure.update_generated(features=warm)
+        measure.compute()
     rates, features = [], None
     for _ in range(repeats):
         start = time.perf_counter()
@@ -191,7 +223,8 @@ def bench_agreement(clips: dict[str, np.ndarray]) -> dict:
                for label in tcs}
     rho_res = {m: float(spearmanr([measures["default"][n][m].value for n in names],
                                   [measures["full"][n][m].value for n in names])[0]) for m in CLIP_MEASURES}
-    return {"names": names, "tcs": tcs, "rho_tcs": rho_tcs, "rho_resolution": rho_res}
+    values = {key: {n: {m: measures[key][n][m].value for m in CLIP_MEASURES} for n in names} for key in measures}
+    return {"names": names, "tcs": tcs, "rho_tcs": rho_tcs, "rho_resolution": rho_res, "values": values}
 
 
 def write_clips(folder: Path, count: int, num_frames: int) -> list[Path]:
@@ -221,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         speed = bench_speed(paths, args.repeats)
         print(f"speed: {speed['wall']:.3f} s/clip wall, {speed['cpu']:.3f} s/clip CPU", flush=True)
         memory = bench_memory(paths[0])
-        print(f"memory: +{memory['delta_mb']:.0f} MB", flush=True)
+        print(f"memory: {memory}", flush=True)
         features = bench_features(paths, args.repeats)
         print(f"features: {features['clips_per_s']:.2f} clips/s", flush=True)
         tvl1 = bench_tvl1(paths[0], args.tvl1_pairs)
@@ -257,9 +290,11 @@ def render_report(args, speed, tvl1, memory, features, agreement, load_before, l
         f"| same, CPU time per clip (this process + ffmpeg) | {speed['cpu']:.3f} s |",
         f"| same, one clip at a time (`build_card`, no read-ahead) | {speed['sequential']:.3f} s |",
         f"| TV-L1 reference TCS per clip: {tvl1['pairs_timed']} full-size 720p pair(s) timed at median {tvl1['full_pair']:.2f} s, × {tvl1['num_frames'] - 1} pairs + decode (**extrapolated**) | {tvl1['full_clip_extrapolated']:.0f} s |",
-        f"| ratio reference / ours | **{ratio:.0f}×** |",
+        f"| ratio reference / ours (wall) | **{ratio:.0f}×** |",
+        f"| same in CPU time: TV-L1 {tvl1['full_pair_cpu']:.2f} CPU-s per pair × {tvl1['num_frames'] - 1} = {tvl1['full_clip_cpu_extrapolated']:.0f} CPU-s per clip vs ours {speed['cpu']:.3f} CPU-s | {tvl1['full_clip_cpu_extrapolated'] / speed['cpu']:.0f}× |",
         f"| TCS with TV-L1 at our 320×180 analysis size, whole clip measured | {tvl1['analysis_clip']:.1f} s |",
-        f"| peak extra resident memory, one 40-frame 720p clip from file (ru_maxrss delta in a fresh subprocess, baseline {memory['baseline_mb']:.0f} MB) | **{memory['delta_mb']:.0f} MB** |",
+        f"| peak extra memory, one 40-frame 720p clip from a file: resident-set growth of the measuring process (sampled every 2 ms, fresh subprocess after a warm-up) + ffmpeg decoder's own peak | **{memory['file']['rss_mb']:.0f} MB + {memory['file']['ffmpeg_mb']:.0f} MB** (numpy/Python allocations traced: {memory['file']['traced_mb']:.0f} MB) |",
+        f"| same, clip given as an in-memory uint8 array (the caller's 110 MB array not counted) | {memory['array']['rss_mb']:.0f} MB (traced {memory['array']['traced_mb']:.0f} MB) |",
         f"| FVD/KVD feature extraction, random 3D CNN ({features['dim']}-d, decode + resize to 16×112×112 included, {features['torch_threads']} torch threads) | **{features['clips_per_s']:.2f} clips/s** |",
         f"| FVD + KVD from cached features ({args.clips} vs {args.clips}) | {features['distance_s'] * 1000:.1f} ms |",
         "",
@@ -276,6 +311,11 @@ def render_report(args, speed, tvl1, memory, features, agreement, load_before, l
               for label, rho in agreement["rho_tcs"].items() if label != "tvl1"]
     lines += ["", "| measure: default working size vs full 1280×720 | ρ |", "|---|---|"]
     lines += [f"| {m} | {rho:.3f} |" for m, rho in agreement["rho_resolution"].items()]
+    for m, rho in agreement["rho_resolution"].items():
+        if rho < 0.9:
+            pairs = "; ".join(f"{n} {agreement['values']['default'][n][m]:.4f}/{agreement['values']['full'][n][m]:.4f}"
+                              for n in names)
+            lines += ["", f"{m} (default / full size) — ρ < 0.9, values: {pairs}"]
     lines += ["", "TCS per clip (TV-L1 / DIS fast): " + "; ".join(
         f"{n} {agreement['tcs']['tvl1'][n]:.2f}/{agreement['tcs']['dis-fast'][n]:.2f}" for n in names)]
     return "\n".join(lines)

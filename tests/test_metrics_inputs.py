@@ -132,6 +132,7 @@ def test_unknown_names():
     ("extra: {}\n", "unknown section 'extra'"),
     ("gates: [1, 2]\n", "must be a mapping"),
     ("gates: {tcs_min: [\n", "is not valid YAML"),
+    ("measures: {flicker_cutoff_fraction_of_nyquist: 2}\n", "must be in \\(0, 1\\], got 2.0"),
 ])
 def test_bad_gates_file(tmp_path, text, match):
     path = tmp_path / "gates.yaml"

@@ -51,10 +51,10 @@ def block_signals(frames: np.ndarray, block: int = BLOCK) -> np.ndarray:
 def high_frequency_share(signals: np.ndarray, fps: float, cutoff_fraction: float) -> tuple[float, float]:
     """(share of energy above the cut-off, cut-off in Hz) for T×N signals sampled at `fps`."""
     num = signals.shape[0]
-    t = np.arange(num, dtype=np.float64)
-    design = np.stack([np.ones(num), t - t.mean()], axis=1)
-    coef, *_ = np.linalg.lstsq(design, signals, rcond=None)
-    detrended = (signals - design @ coef) * np.hanning(num)[:, None]
+    centred_t = np.arange(num, dtype=np.float64) - (num - 1) / 2.0
+    # Least-squares line per signal in closed form (the time axis is centred, so mean and slope decouple).
+    slope = centred_t @ (signals - signals.mean(axis=0)) / (centred_t @ centred_t)
+    detrended = (signals - signals.mean(axis=0) - np.outer(centred_t, slope)) * np.hanning(num)[:, None]
     energy = np.abs(np.fft.rfft(detrended, axis=0)) ** 2
     freqs = np.fft.rfftfreq(num, d=1.0 / fps)
     cutoff = cutoff_fraction * fps / 2.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -78,12 +79,21 @@ def _section(cls: type, data: Any, name: str, path: Path) -> Any:
 
 
 def load_gates(path: Path | str | None = None) -> Gates:
-    """Parse a gates YAML file (default configs/gates.yaml); missing knobs keep their defaults."""
-    import yaml
+    """Parse a gates YAML file (default configs/gates.yaml); missing knobs keep their defaults.
 
+    The file is parsed again only when its modification time changes, so a batch of cards reads it once.
+    """
     path = Path(path) if path is not None else GATES_PATH
     if not path.is_file():
         raise ValidationError(f"gates file '{path}' does not exist.")
+    return _load_cached(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(name: str, mtime_ns: int) -> Gates:
+    import yaml
+
+    path = Path(name)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError:
@@ -93,6 +103,13 @@ def load_gates(path: Path | str | None = None) -> Gates:
     unknown = set(data) - {"gates", "detectors", "measures"}
     if unknown:
         raise ValidationError(f"unknown section '{sorted(unknown)[0]}' in {path}; allowed: gates, detectors, measures.")
-    return Gates(gates=_section(GateThresholds, data.get("gates"), "gates", path),
-                 detectors=_section(DetectorThresholds, data.get("detectors"), "detectors", path),
-                 measures=_section(MeasureSettings, data.get("measures"), "measures", path))
+    gates = Gates(gates=_section(GateThresholds, data.get("gates"), "gates", path),
+                  detectors=_section(DetectorThresholds, data.get("detectors"), "detectors", path),
+                  measures=_section(MeasureSettings, data.get("measures"), "measures", path))
+    # Knobs that are shares or ratios only make sense in (0, 1].
+    for section, key in (("measures", "flicker_cutoff_fraction_of_nyquist"), ("detectors", "blur_max_ratio"),
+                         ("gates", "rejection_rate_alert"), ("gates", "tcs_min")):
+        value = getattr(getattr(gates, section), key)
+        if not 0 < value <= 1:
+            raise ValidationError(f"knob '{section}.{key}' in {path} must be in (0, 1], got {value!r}.")
+    return gates

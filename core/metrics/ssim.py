@@ -74,12 +74,16 @@ def adjacent_ssim(clip: ClipSource) -> MeasureResult:
     prepared = prepare_clip(clip)
     frames = prepared.analysis_gray
     _check_pair(frames[0], frames[0])
-    # Each frame's local mean and variance are computed once and shared by its two pairs.
-    images = [frame / 255.0 for frame in frames]
-    moments = [_moments(image) for image in images]
-    values = np.array([
-        _combine(images[t], images[t + 1], moments[t], moments[t + 1], 1.0)[RADIUS:-RADIUS, RADIUS:-RADIUS].mean()
-        for t in range(len(frames) - 1)])
+    # Each frame's local mean and variance are computed once and shared by its two pairs; only the
+    # previous frame's are kept, so memory does not grow with the clip length.
+    values = np.empty(len(frames) - 1)
+    prev = frames[0] / 255.0
+    prev_moments = _moments(prev)
+    for t in range(1, len(frames)):
+        image = frames[t] / 255.0
+        moments = _moments(image)
+        values[t - 1] = _combine(prev, image, prev_moments, moments, 1.0)[RADIUS:-RADIUS, RADIUS:-RADIUS].mean()
+        prev, prev_moments = image, moments
     return MeasureResult(
         name="adjacent_ssim", value=float(values.mean()), unit="SSIM", low=-1.0, high=1.0, direction=HIGHER,
         per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
