@@ -56,7 +56,7 @@ def finished_audit(tmp_path_factory, synth_clips, synth_reference):
 
 
 def loose_gates(path: Path) -> Path:
-    """A gates file every procedural clip passes (TCS > 0, no detector fires at these limits)."""
+    """A gates file every procedural clip passes (TCS > 0.001, no detector fires at these limits; ratio knobs must stay in (0, 1])."""
     path.write_text("gates:\n  tcs_min: 0.0\n  rejection_rate_alert: 1.0\n"
                     "detectors:\n  flicker_max_consecutive_diff: 1.0\n  static_max_mean_diff: 0.0\n"
                     "  colour_drift_max: 1.0\n  freeze_max_diff: 0.0\n  cut_min_dissimilarity: 1.0\n"

@@ -53,6 +53,15 @@ def group_label(group: str, group_by: str) -> tuple[str, str | None, float | Non
     return (entry.label, group, entry.rarity) if entry else (group, group, None)
 
 
+def catalogue_order(groups: list[str], group_by: str) -> list[str]:
+    """Distinct groups in catalogue order (the baseline first, as the catalogue lists them); unknown ids last."""
+    from core.catalogue import default_catalogue
+
+    catalogue = default_catalogue()
+    order = list(catalogue.categories if group_by == "categories" else catalogue.conditions)
+    return sorted(set(groups), key=lambda g: (order.index(g) if g in order else len(order), g))
+
+
 def _threshold_status(passed: bool) -> str:
     return PASS if passed else FAIL
 
@@ -234,5 +243,5 @@ def overall(summaries: list[ConditionSummary], records: list[ClipRecord], confid
     return verdict, failing, rejection
 
 
-__all__ = ["condition_gates", "cross_summary", "group_label", "overall", "rarest_groups", "severity_key",
+__all__ = ["catalogue_order", "condition_gates", "cross_summary", "group_label", "overall", "rarest_groups", "severity_key",
            "summarise_group", "verdict_of"]

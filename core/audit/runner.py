@@ -363,7 +363,8 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
 
     plan = run.plan
     ordered = [records[u.clip_id] for u in units]
-    groups = list(dict.fromkeys(plan.groups if plan.mode == "generate" else [u.group for u in units]))
+    groups = list(dict.fromkeys(plan.groups if plan.mode == "generate" else aggregate.catalogue_order(
+        [u.group for u in units], plan.group_by)))
     judged = fvd_judged(run.extractor, run.gates)
     summaries = []
     for group in groups:
