@@ -106,10 +106,13 @@ def _load_cached(name: str, mtime_ns: int) -> Gates:
     gates = Gates(gates=_section(GateThresholds, data.get("gates"), "gates", path),
                   detectors=_section(DetectorThresholds, data.get("detectors"), "detectors", path),
                   measures=_section(MeasureSettings, data.get("measures"), "measures", path))
-    # Knobs that are shares or ratios only make sense in (0, 1].
-    for section, key in (("measures", "flicker_cutoff_fraction_of_nyquist"), ("detectors", "blur_max_ratio"),
-                         ("gates", "rejection_rate_alert"), ("gates", "tcs_min")):
+    # Shares and ratios live in [0, 1]; 0 switches a gate or detector off. A flicker cutoff of 0
+    # would count the whole spectrum as flicker, so it must be positive.
+    for section, key, low_open in (("measures", "flicker_cutoff_fraction_of_nyquist", True),
+                                   ("detectors", "blur_max_ratio", False), ("gates", "rejection_rate_alert", False),
+                                   ("gates", "tcs_min", False)):
         value = getattr(getattr(gates, section), key)
-        if not 0 < value <= 1:
-            raise ValidationError(f"knob '{section}.{key}' in {path} must be in (0, 1], got {value!r}.")
+        if not (0 < value if low_open else 0 <= value) or value > 1:
+            interval = "(0, 1]" if low_open else "[0, 1]"
+            raise ValidationError(f"knob '{section}.{key}' in {path} must be in {interval}, got {value!r}.")
     return gates
