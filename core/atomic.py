@@ -21,8 +21,12 @@ def atomic_path(target: Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp makes the file private (0600); give the result the target's mode, or the usual 0644, so
+    # reports and clips can be shared like any other file the user writes.
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
     try:
         yield tmp
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
