@@ -5,7 +5,7 @@ a model on the first generation; the device (which needs torch) is probed in a b
 after launch.
 
 Hardening (see also the Settings page): bind 127.0.0.1, never a share link, a maximum upload size,
-`allowed_paths` limited to the clips folder, Gradio's temporary files in a folder of their own under
+`allowed_paths` limited to the clips and audits folders, Gradio's temporary files in a folder of their own under
 the data folder, optional sign-in, and `show_error=False` so that only the one-sentence messages the
 pages raise as gr.Error reach the browser (everything else is logged with a reference).
 """
@@ -29,7 +29,7 @@ from core.engine import Engine  # noqa: E402
 from core.generation_queue import GenerationGate  # noqa: E402
 from core.loading import LoadOptions  # noqa: E402
 from core.paths import ASSETS_DIR  # noqa: E402
-from pages import generate, models, settings  # noqa: E402
+from pages import audit, generate, models, settings  # noqa: E402
 from pages.common import DeviceProbe, StudioConfig, StudioContext  # noqa: E402
 
 STYLESHEET = ASSETS_DIR / "studio.css"
@@ -74,7 +74,7 @@ def load_theme(path: Path = THEME_FILE) -> gr.themes.Base:
 
 def build_studio(config: StudioConfig) -> tuple[gr.Blocks, StudioContext]:
     """Build the multipage app; nothing heavy (no torch, no model) is loaded here."""
-    for folder in (config.data_dir, config.models_dir, config.output_dir, config.temp_dir):
+    for folder in (config.data_dir, config.models_dir, config.output_dir, config.temp_dir, config.data_dir / "audits"):
         folder.mkdir(parents=True, exist_ok=True)
     # Components remember the cache folder when they are created, so this comes first.
     os.environ["GRADIO_TEMP_DIR"] = str(config.temp_dir)
@@ -85,6 +85,8 @@ def build_studio(config: StudioConfig) -> tuple[gr.Blocks, StudioContext]:
     ctx.registry(reload=True)
     with gr.Blocks(title="Scenario Studio", fill_width=True) as demo:
         generate.build(ctx, demo)
+    with demo.route("Audit", "/audit"):
+        audit.build(ctx, demo)
     with demo.route("Models", "/models"):
         models.build(ctx, demo)
     with demo.route("Settings", "/settings"):
@@ -102,7 +104,7 @@ def launch_studio(demo: gr.Blocks, ctx: StudioContext, auth: list[tuple[str, str
         server_name=config.host, server_port=config.port or None, share=False, auth=auth,
         auth_message="Scenario Studio: sign in with the account given to `scenario-studio serve`." if auth else None,
         prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False,
-        max_file_size=config.max_upload_bytes, allowed_paths=[str(config.output_dir)],
+        max_file_size=config.max_upload_bytes, allowed_paths=[str(config.output_dir), str(config.data_dir / "audits")],
         theme=load_theme(), css_paths=[STYLESHEET], head=KEYBOARD_SCRIPT,
         footer_links=["api"], enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
         run_history=False, strict_cors=True)

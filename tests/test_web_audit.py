@@ -1,0 +1,139 @@
+"""The Audit and Present pages through a launched studio: gradio_client for the Audit page's API and
+headless Chromium (Playwright) for both pages.
+
+One studio is launched for the module (no model is loaded: the audit is of existing procedural clips,
+128x72, 16 frames, written into the data folder), so the whole module runs in well under a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from tests.test_audit_fixtures import SYNTH_KW  # noqa: E402
+
+pytestmark = pytest.mark.timeout(240)
+
+CONDITIONS = ["clear_day", "dust_storm", "night"]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    from core.synth import write_reference_set
+
+    from app.web import build_studio, launch_studio, make_config
+
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    config = make_config(tmp_path_factory.mktemp("web-audit") / "data", port=None)
+    inputs = config.data_dir / "audits" / "inputs"  # served, and not an audit itself (no audit.json)
+    write_reference_set(inputs / "clips", CONDITIONS, 2, base_seed=1, **SYNTH_KW)
+    write_reference_set(inputs / "reference", CONDITIONS[:2], 1, base_seed=2, **SYNTH_KW)
+    demo, ctx = build_studio(config)
+    url = launch_studio(demo, ctx, prevent_thread_lock=True, quiet=True)
+    yield {"url": url, "ctx": ctx, "data": config.data_dir, "inputs": inputs}
+    demo.close()
+    if previous is None:
+        os.environ.pop("GRADIO_TEMP_DIR", None)
+    else:
+        os.environ["GRADIO_TEMP_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    return Client(studio["url"], verbose=False)
+
+
+def run_existing(client: Client, folder: str, name: str, reference: str = "") -> tuple[str, str]:
+    """(audit folder, status line); the picker output arrives as a component update."""
+    picked, status = client.predict("Existing clips", name, [], [], 1, 0, "embedded-default", 4.0, None, None,
+                                    folder, reference, api_name="/run_audit")
+    return (picked["value"] if isinstance(picked, dict) else picked), status
+
+
+@pytest.fixture(scope="module")
+def saved_audit(studio, client) -> str:
+    inputs = studio["inputs"]
+    folder, status = run_existing(client, str(inputs / "clips"), "web-synth", str(inputs / "reference"))
+    assert "finished: 6 clips" in status
+    return folder
+
+
+def error_of(call) -> str:
+    with pytest.raises(Exception) as info:  # noqa: PT011 - the client raises AppError or ValueError
+        call()
+    return str(info.value)
+
+
+def one_sentence(message: str) -> bool:
+    return message.count(". ") == 0 and "Traceback" not in message and len(message) < 400
+
+
+def test_run_results_drilldown_signoff_export(studio, client, saved_audit):
+    assert Path(saved_audit).parent == studio["data"] / "audits" and (Path(saved_audit) / "audit.json").is_file()
+    summary, *rest = client.predict(saved_audit, "tcs", api_name="/audit_results")
+    plots, readings, condition = rest[:4], rest[4:8], rest[8]
+    assert "web-synth" in summary and "6 clips" in summary
+    assert all(p for p in plots) and all(isinstance(r, str) and len(r) > 20 for r in readings)
+    condition = condition["value"] if isinstance(condition, dict) else condition
+    assert condition in CONDITIONS
+    table = client.predict(saved_audit, "dust_storm", api_name="/condition_clips")
+    clip_ids = [row[0] for row in table["data"]]
+    assert len(clip_ids) == 2 and all(c.startswith("dust_storm") for c in clip_ids)
+    video, frames, reading, line = client.predict(saved_audit, clip_ids[0], api_name="/clip_view")
+    assert video and frames and reading and clip_ids[0] in line
+    table, line = client.predict(saved_audit, clip_ids[0], "reject", "Dana Reviewer", "flicker at frame 3",
+                                 "dust_storm", api_name="/signoff")
+    assert table["data"][[r[0] for r in table["data"]].index(clip_ids[0])][4] == "reject"
+    assert "reject" in line and "Dana Reviewer" in line
+    assert "Dana Reviewer" in (Path(saved_audit) / "signoffs.json").read_text()
+    files = client.predict(saved_audit, api_name="/export")
+    names = sorted(Path(f if isinstance(f, str) else f["path"]).name for f in (files if isinstance(files, list)
+                                                                               else files["value"]))
+    assert names == ["audit-report.json", "clips.csv", "conditions.csv", "report.html"]
+    report = (Path(saved_audit) / "report.html").read_text(encoding="utf-8")
+    assert "Dana Reviewer" in report and "<html" in report.lower()
+
+
+def test_resume_and_compare(studio, client, saved_audit):
+    start = time.perf_counter()
+    folder, status = run_existing(client, str(studio["inputs"] / "clips"), "web-synth",
+                                  str(studio["inputs"] / "reference"))
+    assert "finished: 6 clips" in status and time.perf_counter() - start < 30
+    other, _ = run_existing(client, str(studio["inputs"] / "clips"), "web-synth-b")
+    plot, reading, rows = client.predict(saved_audit, other, "tcs", api_name="/compare")
+    assert plot and "conditions" in reading and rows["data"]
+
+
+def test_bad_inputs_get_one_sentence(studio, client, tmp_path):
+    outside = error_of(lambda: run_existing(client, str(tmp_path), "outside"))
+    assert "outside the allowed folders" in outside and one_sentence(outside.split("(")[0])
+    bad = tmp_path / "plan.yaml"
+    bad.write_text("conditions: [not_a_condition]\nclips_per_condition: 2\n")
+    message = error_of(lambda: client.predict("Plan file", "x", [], [], 1, 0, "embedded-default", 4.0, None,
+                                              handle_file(str(bad)), "", "", api_name="/run_audit"))
+    assert "conditions" in message and "not_a_condition" in message and "Traceback" not in message
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    message = error_of(lambda: client.predict("Plan file", "x", [], [], 1, 0, "embedded-default", 4.0, None,
+                                              handle_file(str(broken)), "", "", api_name="/run_audit"))
+    assert "not valid YAML or JSON" in message
+    escape = tmp_path / "escape.yaml"
+    escape.write_text(f"clips: {tmp_path}\n")
+    message = error_of(lambda: client.predict("Plan file", "x", [], [], 1, 0, "embedded-default", 4.0, None,
+                                              handle_file(str(escape)), "", "", api_name="/run_audit"))
+    assert "outside the allowed folders" in message
+    message = error_of(lambda: client.predict(str(tmp_path), "tcs", api_name="/audit_results"))
+    assert "outside the allowed folders" in message
+    message = error_of(lambda: client.predict("Build a plan", "x", [], [], 1, 0, "embedded-default", 4.0, None,
+                                              None, "", "", api_name="/run_audit"))
+    assert "pick at least one condition" in message
