@@ -29,7 +29,7 @@ from core.engine import Engine  # noqa: E402
 from core.generation_queue import GenerationGate  # noqa: E402
 from core.loading import LoadOptions  # noqa: E402
 from core.paths import ASSETS_DIR  # noqa: E402
-from pages import audit, generate, models, settings  # noqa: E402
+from pages import audit, generate, models, present, settings  # noqa: E402
 from pages.common import DeviceProbe, StudioConfig, StudioContext  # noqa: E402
 
 STYLESHEET = ASSETS_DIR / "studio.css"
@@ -87,6 +87,8 @@ def build_studio(config: StudioConfig) -> tuple[gr.Blocks, StudioContext]:
         generate.build(ctx, demo)
     with demo.route("Audit", "/audit"):
         audit.build(ctx, demo)
+    with demo.route("Present", "/present"):
+        present.build(ctx, demo)
     with demo.route("Models", "/models"):
         models.build(ctx, demo)
     with demo.route("Settings", "/settings"):

@@ -80,8 +80,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                                              elem_id="audit-run-status", elem_classes="ss-audit-status")
         with gr.Tab("Results", id="results"):
             summary = gr.HTML("<div class='ss-note'>Pick a saved audit above.</div>", elem_id="audit-summary")
-            measure = gr.Dropdown(MEASURE_CHOICES, value="tcs", label="Measure (bars and distributions)",
-                                  elem_id="audit-measure", scale=0, min_width=260)
+            with gr.Row():
+                measure = gr.Dropdown(MEASURE_CHOICES, value="tcs", label="Measure (bars and distributions)",
+                                      elem_id="audit-measure", scale=1, min_width=260)
+                gr.HTML("", scale=3)
             plots, readings = [], []
             with gr.Row(equal_height=False):
                 for index in range(4):
@@ -97,7 +99,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                                             elem_id="audit-condition")
                     clip_table = gr.Dataframe(headers=CLIP_COLUMNS, interactive=False, wrap=True, max_height=420,
                                               label="Clips (click a row to play it)", elem_id="audit-clips",
-                                              elem_classes="ss-table")
+                                              elem_classes="ss-table",
+                                              column_widths=["46%", "10%", "18%", "10%", "16%"])
                     selected_clip = gr.Textbox(label="Selected clip", interactive=False, elem_id="audit-clip-id")
                     with gr.Group(elem_classes="ss-card"):
                         reviewer = gr.Textbox(label="Reviewer", max_lines=1, elem_id="audit-reviewer")

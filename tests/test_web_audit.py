@@ -8,6 +8,7 @@ One studio is launched for the module (no model is loaded: the audit is of exist
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -137,3 +138,72 @@ def test_bad_inputs_get_one_sentence(studio, client, tmp_path):
     message = error_of(lambda: client.predict("Build a plan", "x", [], [], 1, 0, "embedded-default", 4.0, None,
                                               None, "", "", api_name="/run_audit"))
     assert "pick at least one condition" in message
+
+
+# -- browser ----------------------------------------------------------------------------------------
+EDITABLE_JS = """
+() => {
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  const editable = Array.from(document.querySelectorAll('input, textarea, select, [contenteditable=""], [contenteditable=true]'))
+    .filter(el => visible(el) && !el.disabled && !el.readOnly && el.type !== 'hidden')
+    .filter(el => !el.closest('#present-picker'))
+    .map(el => el.outerHTML.slice(0, 120));
+  const buttons = Array.from(document.querySelectorAll('button, [role=button]'))
+    .filter(el => visible(el) && !el.disabled)
+    .filter(el => !el.closest('#present-picker, #present-prev, #present-next, nav, .ss-navbar, footer'))
+    .filter(el => !['present-prev', 'present-next'].includes(el.id))
+    .map(el => (el.id || '') + ':' + (el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 60));
+  return {editable, buttons};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        yield context.new_page()
+        browser.close()
+
+
+def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
+    page.goto(studio["url"] + "audit")
+    picker = page.locator("#audit-picker input")
+    picker.click()
+    page.locator("[role=option]", has_text="web-synth ·").first.click()
+    page.get_by_role("tab", name="Results").click()
+    page.locator("#audit-plot-1 .js-plotly-plot").wait_for(timeout=20_000)
+    page.locator("#audit-summary", has_text="web-synth").wait_for()
+    first_clip = page.locator("#audit-clips").get_by_text(re.compile(r"_s\d+")).locator("visible=true").first
+    first_clip.wait_for(timeout=10_000)
+    first_clip.click()
+    page.locator("#audit-frames-plot .js-plotly-plot").wait_for(timeout=20_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "audit.png"), full_page=True)
+
+    page.goto(studio["url"] + "present")
+    page.locator("#present-grid video").first.wait_for(timeout=20_000)
+    page.locator("#present-coverage .js-plotly-plot").wait_for(timeout=20_000)
+    assert "SYNTHETIC CLIPS" in page.locator("#present-banner").inner_text()
+    title = page.locator("#present-title").inner_text()
+    assert "1 / 3" in title
+    assert page.locator("#present-grid video").count() == 3  # the reference beside two generated clips
+    found = page.evaluate(EDITABLE_JS)
+    assert found == {"editable": [], "buttons": []}, found
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "present.png"), full_page=True)
+    page.locator("#present-title").click()  # focus the page, away from the picker
+    page.keyboard.press("ArrowRight")
+    page.locator("#present-title", has_text="2 / 3").wait_for(timeout=10_000)
+    page.keyboard.press("ArrowLeft")
+    page.locator("#present-title", has_text="1 / 3").wait_for(timeout=10_000)
+    # Synchronised playback: playing one clip starts the others at the same time.
+    page.evaluate("() => document.querySelector('#present-grid video').play()")
+    page.wait_for_timeout(1500)
+    paused = page.evaluate("() => Array.from(document.querySelectorAll('#present-grid video')).map(v => v.paused)")
+    assert paused == [False, False, False]
