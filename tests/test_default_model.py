@@ -263,13 +263,20 @@ def test_train_command_runs_and_resumes(tmp_path, monkeypatch):
     config = dict(out_dir=tmp_path, spec=TINY_SPEC, synth_module="fake_synth_for_tests", num_frames=4,
                   width=TINY_W, height=TINY_H, ae_steps=3, ae_batch_size=2, ae_crop_width=TINY_W,
                   ae_initial_clips=2, pool_initial=4, checkpoint_every=3, batch_size=2, samples=True,
-                  sample_steps=2)
+                  sample_steps=2, decoder_steps=2)
     summary = train(TrainConfig(steps=3, **config))
     assert summary["denoiser_steps"] == 3
     assert (tmp_path / "loss_curve.html").stat().st_size > 100_000  # plotly.js embedded: opens offline
     assert (tmp_path / "pipeline_step_000003" / "model_index.json").exists()
     assert sorted(p.name for p in (tmp_path / "samples").glob("*.mp4")) == ["clear_day.mp4", "fog.mp4"] or \
         len(list((tmp_path / "samples").glob("*.mp4"))) == 8
+    from core.default_model.autoencoder import FrameAutoencoder
+
+    stage1 = FrameAutoencoder.from_pretrained(tmp_path / "autoencoder")
+    refined = FrameAutoencoder.from_pretrained(tmp_path / "autoencoder_refined")
+    for (name, a), b in zip(stage1.encoder.state_dict().items(), refined.encoder.state_dict().values()):
+        assert torch.equal(a, b), name  # stage 3 leaves the encoder (the denoiser's latent space) alone
+    assert any(not torch.equal(a, b) for a, b in zip(stage1.decoder.parameters(), refined.decoder.parameters()))
     summary = train(TrainConfig(steps=5, **config))  # resumes at step 3
     steps = [r["step"] for r in read_losses(tmp_path) if r["stage"] == "denoiser"]
     assert steps == [1, 2, 3, 4, 5] and summary["denoiser_steps"] == 5

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=2000, help="denoiser optimiser steps (default 2000)")
     parser.add_argument("--ae-steps", type=int, default=700, help="autoencoder optimiser steps (default 700)")
     parser.add_argument("--batch-size", type=int, default=4, help="clips per denoiser step (default 4)")
+    parser.add_argument("--decoder-steps", type=int, default=0,
+                        help="stage 3: decoder refinement steps with the encoder frozen (default 0 = off)")
     parser.add_argument("--lr", type=float, default=4e-4, help="denoiser peak learning rate")
     parser.add_argument("--seed", type=int, default=0, help="run seed: fixes the data stream and the init")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="denoiser steps between checkpoints")
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(out_dir=out, seed=args.seed, steps=args.steps, ae_steps=args.ae_steps,
                          batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every,
                          time_limit_min=args.time_limit_min, samples=not args.no_samples,
-                         synth_module=args.synth_module)
+                         synth_module=args.synth_module, decoder_steps=args.decoder_steps)
     summary = train(config)
     print(json.dumps(summary, indent=2))
     return 0

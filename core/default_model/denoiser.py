@@ -139,6 +139,8 @@ class SpaceTimeDenoiser(ModelMixin, ConfigMixin, PeftAdapterMixin):
 
     Vocabularies (`event_ids`, `condition_ids`, `road_ids`) are catalogue ids stored in the config so
     the pipeline can map prompts to embedding rows without the catalogue file.
+    `residual=True`: the diffused variable is the change from frame 0, r_t = z_t - z_0 (so r_0 = 0),
+    and the pipeline adds z_0 back after sampling; `first_frame_latent` is z_0 either way.
     """
 
     _supports_gradient_checkpointing = False
@@ -148,7 +150,7 @@ class SpaceTimeDenoiser(ModelMixin, ConfigMixin, PeftAdapterMixin):
                  attention_head_dim: int = 32, emb_dim: int = 256,
                  event_ids: tuple[str, ...] = (), condition_ids: tuple[str, ...] = (),
                  road_ids: tuple[str, ...] = (), sample_size: tuple[int, int] = (18, 32),
-                 min_frames: int = 2, max_frames: int = 16, frame_rate: int = 8) -> None:
+                 min_frames: int = 2, max_frames: int = 16, frame_rate: int = 8, residual: bool = False) -> None:
         super().__init__()
         c0, c1 = channels
         self.time_embed = nn.Sequential(nn.Linear(128, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))

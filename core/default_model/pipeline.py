@@ -8,6 +8,8 @@ Components (model_index.json names them with their full module path, e.g.
 
 Sampling keeps frame 0's latent pinned to the encoded conditioning frame after every step
 (replacement), so frame 0 is the user's frame up to the autoencoder's reconstruction error.
+A residual denoiser (config `residual`) diffuses the change from frame 0; frame 0's change is pinned
+to zero and the frame-0 latent is added back before decoding.
 """
 
 from __future__ import annotations
@@ -149,13 +151,16 @@ class EmbeddedI2VPipeline(DiffusionPipeline):
         latents = latents * self.scheduler.init_noise_sigma
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         timesteps = self.scheduler.timesteps
-        latents[:, :, 0] = first
+        residual = bool(getattr(self.denoiser.config, "residual", False))
+        # The diffused variable: the change from frame 0 (residual models) or the latents themselves.
+        known = torch.zeros_like(first) if residual else first
+        latents[:, :, 0] = known
         with self.progress_bar(total=len(timesteps)) as progress:
             for i, t in enumerate(timesteps):
                 preds = self.predict(latents, t, first, rows)
                 pred = preds[0] if len(preds) == 1 else preds[0] + guidance_scale * (preds[1] - preds[0])
                 latents = self.scheduler.step(pred, t, latents, return_dict=False)[0]
-                latents[:, :, 0] = first  # replacement: frame 0 stays the conditioning frame
+                latents[:, :, 0] = known  # replacement: frame 0 stays the conditioning frame
                 if callback_on_step_end is not None:
                     tensors = {"latents": latents}
                     kwargs = {name: tensors[name] for name in callback_on_step_end_tensor_inputs}
@@ -163,6 +168,8 @@ class EmbeddedI2VPipeline(DiffusionPipeline):
                     latents = result.get("latents", latents)
                 progress.update()
 
+        if residual:
+            latents = latents + first[:, :, None]
         if output_type == "latent":
             frames: Any = latents
         else:

@@ -5,9 +5,11 @@ latent mean/std and stores them as its shift/scaling factors so latents are roug
 Stage 2 trains the SpaceTimeDenoiser on frozen-autoencoder latents of whole clips:
   * frame 0 of the noisy input is replaced by its clean latent (what sampling does), and the loss
     covers frames 1..T-1 only;
-  * v-prediction with min-SNR-5 weighting (faster convergence for a small step budget);
+  * the diffused variable is the change from frame 0 (z_t - z_0), predicted directly (x0 / "sample"
+    prediction), so an under-trained model degrades to frame 0 plus the mean change, not to noise;
   * classifier-free dropout: with p=`cfg_dropout` all three prompt slots become the null row;
   * an EMA copy of the weights is what gets exported.
+Stage 3 (optional, core.default_model.refine) trains the decoder further with the encoder frozen.
 Everything lands in `out_dir`: checkpoints/ (resumable state), pipeline_step_N/ (diffusers folders),
 latent_cache/ (encoded clips), losses.jsonl, loss_curve.html and samples/<condition>.mp4.
 """
@@ -65,6 +67,8 @@ class TrainConfig:
     time_limit_min: float | None = None
     samples: bool = True
     sample_steps: int = 25
+    # stage 3 (optional): decoder refinement with the encoder frozen (the denoiser stays valid)
+    decoder_steps: int = 0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -100,7 +104,7 @@ def write_loss_curve(out_dir: Path) -> Path:
 
     rows = read_losses(out_dir)
     fig = go.Figure()
-    for stage in ("autoencoder", "denoiser"):
+    for stage in ("autoencoder", "denoiser", "decoder"):
         pts = [r for r in rows if r["stage"] == stage]
         if not pts:
             continue
@@ -228,20 +232,32 @@ def drop_conditions(rows: dict[str, torch.Tensor], p: float, generator: torch.Ge
 
 def diffusion_loss(denoiser, scheduler, latents: torch.Tensor, rows: dict[str, torch.Tensor],
                    generator: torch.Generator, min_snr_gamma: float) -> torch.Tensor:
-    """Min-SNR-weighted v-prediction loss on frames 1..T-1 of clean latents (B, C, T, h, w)."""
+    """Diffusion loss on frames 1..T-1 of clean latents (B, C, T, h, w).
+
+    With a residual denoiser the diffused variable is latents - frame 0 (frame 0 is then exactly 0).
+    Frame 0 of the noisy input is set to its clean value, as sampling does. The target follows the
+    scheduler's prediction_type; "sample" (x0) uses a plain MSE, "v_prediction" min-SNR-gamma weights.
+    """
     b = latents.shape[0]
     device = latents.device
+    first = latents[:, :, 0]
+    clean = latents - latents[:, :, :1] if getattr(denoiser.config, "residual", False) else latents
     t = torch.randint(0, scheduler.config.num_train_timesteps, (b,), generator=generator)
-    noise = torch.randn(latents.shape, generator=generator).to(device)
-    noisy = scheduler.add_noise(latents, noise, t.to(device))
-    noisy[:, :, 0] = latents[:, :, 0]  # frame 0 is given, as at sampling time
-    target = scheduler.get_velocity(latents, noise, t.to(device))
-    pred = denoiser(noisy, t.float().to(device), latents[:, :, 0], rows["event"].to(device),
+    noise = torch.randn(clean.shape, generator=generator).to(device)
+    noisy = scheduler.add_noise(clean, noise, t.to(device))
+    noisy[:, :, 0] = clean[:, :, 0]  # frame 0 is given, as at sampling time
+    kind = scheduler.config.prediction_type
+    target = {"sample": clean, "epsilon": noise}.get(kind)
+    if target is None:
+        target = scheduler.get_velocity(clean, noise, t.to(device))
+    pred = denoiser(noisy, t.float().to(device), first, rows["event"].to(device),
                     rows["conditions"].to(device), rows["road"].to(device))
+    per_sample = (pred[:, :, 1:] - target[:, :, 1:]).pow(2).mean(dim=(1, 2, 3, 4))
+    if kind != "v_prediction":
+        return per_sample.mean()
     alpha_bar = scheduler.alphas_cumprod.to(device)[t.to(device)]
     snr = alpha_bar / (1 - alpha_bar)
     weight = torch.clamp(snr, max=min_snr_gamma) / (snr + 1)  # min-SNR for v-prediction
-    per_sample = (pred[:, :, 1:] - target[:, :, 1:]).pow(2).mean(dim=(1, 2, 3, 4))
     return (weight * per_sample).mean()
 
 
@@ -365,6 +381,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
     ae_eval = autoencoder_psnr(ae, config)
     log.info("autoencoder ready (%.0f s): %s", ae_time, ae_eval)
     result = train_denoiser(config, accelerator, ae)
+    if config.decoder_steps > 0:
+        from core.default_model.refine import refine_decoder
+
+        ae = refine_decoder(config, ae.cpu(), config.decoder_steps).to(accelerator.device)
+        ae_eval = autoencoder_psnr(ae, config)
+        log.info("refined decoder: %s", ae_eval)
     final = config.out_dir / "pipeline_final"
     export_pipeline(ae, result.pop("ema"), final)
     write_loss_curve(config.out_dir)
