@@ -132,3 +132,14 @@ def sample_at(field: np.ndarray, flow: np.ndarray, grid: tuple[np.ndarray, np.nd
 
     xs, ys = grid
     return cv2.remap(field, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def vector_magnitude(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Elementwise sqrt(x² + y²) in float32, same shape as the inputs.
+
+    numpy rather than cv2.magnitude: OpenCV's SIMD path can differ in the last bit with memory
+    layout, and audits promise the same numbers for the same clip.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    return np.sqrt(x * x + y * y)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.flow import FlowConfig, get_flows
+from core.metrics.flow import FlowConfig, get_flows, vector_magnitude
 from core.metrics.result import NEUTRAL, MeasureResult, as_list
 
 TOP_SHARE = 0.05
@@ -38,15 +38,13 @@ class MotionResult(MeasureResult):
 
 def motion(clip: ClipSource, flow: FlowConfig = FlowConfig()) -> MotionResult:
     """Flow-magnitude statistics of a clip, in source pixels per frame."""
-    import cv2
-
     prepared = prepare_clip(clip)
     forward = get_flows(prepared, flow).forward
     width = forward.shape[2]
     to_source = 1.0 / prepared.analysis_scale
     means, tops = [], []
     for pair in forward:
-        magnitude = cv2.magnitude(pair[..., 0], pair[..., 1]).ravel()
+        magnitude = vector_magnitude(pair[..., 0], pair[..., 1]).ravel()
         means.append(float(magnitude.mean()) * to_source)
         count = max(1, int(round(TOP_SHARE * magnitude.size)))
         tops.append(float(np.partition(magnitude, magnitude.size - count)[-count:].mean()) / width)

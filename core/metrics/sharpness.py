@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
+from core.metrics.flow import vector_magnitude
 from core.metrics.result import HIGHER, MeasureResult, as_list
 
 
@@ -23,7 +24,7 @@ def frame_sharpness(gray: np.ndarray) -> float:
 
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3, scale=1.0 / 255.0)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3, scale=1.0 / 255.0)
-    return float(cv2.magnitude(gx, gy).mean())
+    return float(vector_magnitude(gx, gy).mean())
 
 
 def sharpness(clip: ClipSource) -> MeasureResult:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.flow import FlowConfig, get_flows, pixel_grid, sample_at
+from core.metrics.flow import FlowConfig, get_flows, pixel_grid, sample_at, vector_magnitude
 from core.metrics.result import HIGHER, MeasureResult, as_list
 
 TAU = 0.08  # fraction of the frame width per frame²
@@ -49,8 +49,6 @@ class TCSResult(MeasureResult):
 
 def flow_accelerations(forward: np.ndarray) -> np.ndarray:
     """A_t (median Lagrangian acceleration / width) for t = 1..T-2 from forward flows (T-1)×h×w×2."""
-    import cv2
-
     _, height, width, _ = forward.shape
     grid = pixel_grid(height, width)
     out = np.empty(len(forward) - 1, dtype=np.float64)
@@ -58,7 +56,7 @@ def flow_accelerations(forward: np.ndarray) -> np.ndarray:
         prev = forward[t - 1]
         moved = sample_at(forward[t], prev, grid)  # F_t at x + F_{t-1}(x)
         delta = moved - prev
-        out[t - 1] = float(np.median(cv2.magnitude(delta[..., 0], delta[..., 1]))) / width
+        out[t - 1] = float(np.median(vector_magnitude(delta[..., 0], delta[..., 1]))) / width
     return out
 
 

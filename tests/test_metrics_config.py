@@ -32,3 +32,15 @@ def test_builtin_gates_are_the_briefs():
     assert gates.detectors.flicker_max_consecutive_diff == 0.4
     assert gates.detectors.static_max_mean_diff == 0.01
     assert gates.detectors.colour_drift_max == 0.15
+
+
+def test_vector_magnitude_does_not_depend_on_memory_layout():
+    import numpy as np
+
+    from core.metrics.flow import vector_magnitude
+
+    field = np.random.default_rng(0).standard_normal((72, 128, 2)).astype(np.float32)
+    strided = vector_magnitude(field[..., 0], field[..., 1])
+    contiguous = vector_magnitude(np.ascontiguousarray(field[..., 0]), np.ascontiguousarray(field[..., 1]))
+    assert np.array_equal(strided, contiguous)
+    assert np.allclose(strided, np.hypot(field[..., 0], field[..., 1]), rtol=1e-6)
