@@ -17,6 +17,10 @@ from core.atomic import atomic_path
 from core.errors import ValidationError
 
 
+# Containers ffmpeg decodes that the studio accepts as clips.
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What ffmpeg reports about a clip: frame size in pixels, frame rate in frames per second."""

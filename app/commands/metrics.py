@@ -8,7 +8,6 @@ Output is a table, or with --json one JSON object per line: one per clip, then o
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StudioError, ValidationError
+from core.video_io import VIDEO_SUFFIXES
 
 log = logging.getLogger(__name__)
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _reference_features(reference: Path, extractor: Any) -> Any:
-    """Reference features from an .npz cache, or encoded from the folder's clips and cached there."""
-    from core.metrics.features import extract_features, load_features, save_features
+    """Reference features from an .npz cache file, or from the folder's clips (cached there)."""
+    from core.metrics.features import cached_features, load_features
 
     if reference.is_file():
         return load_features(reference, extractor)[0]
@@ -51,18 +50,7 @@ def _reference_features(reference: Path, extractor: Any) -> Any:
     clips = sorted(p for p in reference.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
     if not clips:
         raise ValidationError(f"reference folder '{reference}' holds no video files ({', '.join(VIDEO_SUFFIXES)}).")
-    # The cache is valid only for the same extractor and the same files (name, size, modification time).
-    listing = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in clips]
-    key = hashlib.sha256((extractor.identity + "\n" + "\n".join(listing)).encode()).hexdigest()[:16]
-    cache = reference / f".scenario-studio-features-{key}.npz"
-    if cache.is_file():
-        return load_features(cache, extractor)[0]
-    features = extract_features(clips, extractor)
-    try:
-        save_features(cache, features, extractor, listing)
-    except OSError as exc:
-        log.warning("could not cache reference features in %s: %s", reference, exc)
-    return features
+    return cached_features(clips, extractor, reference)
 
 
 def _distribution(args: argparse.Namespace, clips: list[Path], gates: Any) -> dict[str, Any]:

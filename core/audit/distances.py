@@ -9,7 +9,6 @@ saved per clip beside its card, so a resumed audit encodes nothing twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,29 +20,12 @@ from core.audit.records import Distance
 log = logging.getLogger(__name__)
 
 
-def _listing(clips: list[Path]) -> list[str]:
-    return [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in clips]
-
-
 def reference_features(folder: Path, extractor: Any, fallback_cache_dir: Path) -> np.ndarray:
-    """N×D features of the clips in `folder`, from a cache when one matches, else encoded and cached."""
+    """N×D features of the clips in `folder` (recursively), cached beside them or with the audit."""
     from core.audit.sources import video_files
-    from core.metrics.features import extract_features, load_features, save_features
+    from core.metrics.features import cached_features
 
-    clips = video_files(folder)
-    listing = _listing(clips)
-    key = hashlib.sha256((extractor.identity + "\n" + "\n".join(listing)).encode()).hexdigest()[:16]
-    name = f".scenario-studio-features-{key}.npz"
-    for cache in (folder / name, Path(fallback_cache_dir) / f"{folder.name}-{key}.npz"):
-        if cache.is_file():
-            return load_features(cache, extractor)[0]
-    features = extract_features(clips, extractor)
-    try:
-        save_features(folder / name, features, extractor, listing)
-    except OSError:
-        # A read-only reference folder (a shared drive) is normal: keep the cache with the audit.
-        save_features(Path(fallback_cache_dir) / f"{folder.name}-{key}.npz", features, extractor, listing)
-    return features
+    return cached_features(video_files(folder), extractor, folder, fallback_cache_dir)
 
 
 def distances(reference: np.ndarray, generated: np.ndarray, extractor: Any) -> dict[str, Distance]:

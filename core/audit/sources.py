@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ValidationError
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+from core.video_io import VIDEO_SUFFIXES
 
 
 @dataclass

@@ -185,3 +185,31 @@ def load_features(path: str | Path, extractor: FeatureExtractor | None = None) -
     if extractor is not None and identity != extractor.identity:
         raise ValidationError(f"feature cache '{path}' was made with '{identity}', not '{extractor.identity}'.")
     return features, sources
+
+
+def cached_features(clips: list[Path], extractor: FeatureExtractor, cache_dir: Path,
+                    fallback_cache_dir: Path | None = None) -> np.ndarray:
+    """N×D features of `clips`, read from an .npz cache when one matches, else encoded and cached.
+
+    A cache matches only the same extractor and the same files (name, size, modification time), so a
+    reference set is encoded once. It is written into `cache_dir` (beside the clips); when that is
+    read-only (a shared drive), into `fallback_cache_dir`.
+    """
+    import hashlib
+
+    listing = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in clips]
+    key = hashlib.sha256((extractor.identity + "\n" + "\n".join(listing)).encode()).hexdigest()[:16]
+    name = f".scenario-studio-features-{key}.npz"
+    candidates = [Path(cache_dir) / name] + ([Path(fallback_cache_dir) / name] if fallback_cache_dir else [])
+    for cache in candidates:
+        if cache.is_file():
+            return load_features(cache, extractor)[0]
+    features = extract_features(clips, extractor)
+    for cache in candidates:
+        try:
+            save_features(cache, features, extractor, listing)
+            break
+        except OSError as exc:
+            warnings.warn(f"could not cache features in {cache.parent}: {exc}", stacklevel=2)
+    return features
+
