@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 from core.errors import StudioError, ValidationError
 from core.video_io import VIDEO_SUFFIXES
 
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -9,7 +9,6 @@ saved per clip beside its card, so a resumed audit encodes nothing twice.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import numpy as np
 
 from core.audit.records import Distance
 
-log = logging.getLogger(__name__)
 
 
 def reference_features(folder: Path, extractor: Any, fallback_cache_dir: Path) -> np.ndarray:
