@@ -16,17 +16,9 @@ EXTRA_LIBRARIES = ("plotly", "pandas", "scipy", "imageio-ffmpeg", "pyyaml")
 
 def library_versions() -> dict[str, str]:
     """The engine's library list (python, torch, diffusers, opencv, ...) plus what the audit uses."""
-    from importlib import metadata
-
     from core.engine import library_versions as engine_versions
 
-    versions = engine_versions()
-    for name in EXTRA_LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return engine_versions(extra=EXTRA_LIBRARIES)
 
 
 def build_provenance(plan: AuditPlan, records: list[ClipRecord], *, created: str, gates: Any, flow_label: str,
