@@ -89,3 +89,16 @@ def test_round_trip_json_and_hash(tmp_path):
     (tmp_path / "bad.yaml").write_text("conditions: [fog\n", encoding="utf-8")
     with pytest.raises(ValidationError, match="not valid YAML"):
         load_plan(tmp_path / "bad.yaml")
+
+
+def test_condition_change_is_known_for_sample_frames_only(first_frame_png):
+    from core.audit.plan import sample_frame_condition
+    from core.audit.runner import _condition_change
+
+    tasks = plan_tasks(parse_plan({"conditions": ["dust_storm"], "clips_per_condition": 6}))
+    shown = {sample_frame_condition(t.image) for t in tasks}
+    assert shown == {"clear_day", "dust_storm"}
+    for task in tasks:
+        assert _condition_change(task.image, task.condition) == (sample_frame_condition(task.image) == "clear_day")
+    assert sample_frame_condition(first_frame_png) is None and not _condition_change(str(first_frame_png), "fog")
+    assert sample_frame_condition(None) is None

@@ -88,3 +88,37 @@ def test_detectors_survive_h264_encoding(tmp_path):
         card = build_card(write_clip(case.frames, tmp_path / f"{name}.mp4"))
         assert {f.name: f.ranges for f in card.fired} == {case.detector: case.ranges}, name
     assert build_card(write_clip(clean(), tmp_path / "clean.mp4")).fired == []
+
+
+def _tinted(frames: np.ndarray, start: int, end: int, amount: float) -> np.ndarray:
+    """Frames with a red offset ramping 0 → `amount` (in [0, 1]) over frames start..end, then held."""
+    ramp = np.clip((np.arange(len(frames)) - start) / max(1, end - start), 0, 1) * amount * 255
+    out = frames.astype(np.float32)
+    out[..., 0] += ramp[:, None, None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_colour_drift_baseline_ignores_an_intended_change_but_not_later_drift():
+    base = clean()
+    # The requested condition establishes in frames 0..8 (a deliberate colour change), then holds.
+    change = _tinted(base, 0, 8, 0.3)
+    detect = get_detector("colour_drift")
+    plain = detect(change)
+    assert plain.fired and plain.ranges[0][1] == len(base) - 1  # the brief's rule flags the change
+    after = detect(change, baseline_frame=8)
+    assert not after.fired and "frame 8" in after.rule
+    # Drift that starts after the change has established is still drift.
+    drifting = _tinted(change, 12, len(base) - 1, -0.3)
+    assert detect(drifting, baseline_frame=8).fired
+    # An out-of-range baseline is clamped to the clip, not an index error.
+    assert detect(change, baseline_frame=10_000).statistic == 0.0
+
+
+def test_card_uses_the_condition_change_window_from_the_gates():
+    change = _tinted(clean(), 0, 8, 0.3)
+    plain = build_card(change)
+    aware = build_card(change, condition_change=True)  # arrays default to 10 fps: baseline frame 10
+    drift_plain = next(f for f in plain.flags if f.name == "colour_drift")
+    drift_aware = next(f for f in aware.flags if f.name == "colour_drift")
+    assert drift_plain.fired and not drift_aware.fired
+    assert "frame 10" in drift_aware.rule

@@ -120,7 +120,8 @@ def thumbnail_strip(frames: np.ndarray, flags: dict[str, list[list[int]]], width
 
 
 def measure_clip(path: Path, *, flow: Any, gates: Any, extractor: Any = None, image: Any = None,
-                 prompt: str | None = None, clip_model: Any = None, thumbnail: bool = True) -> Measured:
+                 prompt: str | None = None, clip_model: Any = None, thumbnail: bool = True,
+                 condition_change: bool = False) -> Measured:
     """Quality card, statistics inputs, optional FVD features and a thumbnail of one MP4.
 
     Args:
@@ -128,6 +129,8 @@ def measure_clip(path: Path, *, flow: Any, gates: Any, extractor: Any = None, im
         extractor: a core.metrics.features.FeatureExtractor; features are computed only when given.
         image: the conditioning frame (path or uint8 H×W×3) for first-frame fidelity; None skips it.
         prompt, clip_model: for the CLIP score; skipped unless both are given.
+        condition_change: the clip asks for another condition than its first frame shows (colour
+            drift is then measured after the change has established; see core.metrics.card).
     Raises ValidationError (one sentence) when the clip cannot be decoded or is too short.
     """
     from core.metrics.card import build_card
@@ -141,7 +144,7 @@ def measure_clip(path: Path, *, flow: Any, gates: Any, extractor: Any = None, im
     prepared = prepare_clip(frames, fps=fps)
     prepared.name = Path(path).name
     card = build_card(Path(path), prepared=prepared, image=image, prompt=prompt if clip_model is not None else None,
-                      clip_model=clip_model, flow=flow, gates=gates)
+                      clip_model=clip_model, flow=flow, gates=gates, condition_change=condition_change)
     seconds["card"] = time.perf_counter() - start
     card_dict = card.to_dict()
     flags = {flag.name: [list(r) for r in flag.ranges] for flag in card.fired}

@@ -279,6 +279,17 @@ def _sample_frames() -> list[dict[str, Any]]:
     return [dict(entry, path=str(SAMPLE_FRAMES_DIR / entry["file"])) for entry in index["samples"]]
 
 
+def sample_frame_condition(image: str | Path | None) -> str | None:
+    """The condition a bundled sample frame shows, or None for any other image (unknown condition)."""
+    if not image:
+        return None
+    resolved = Path(image).resolve()
+    for sample in _sample_frames():
+        if Path(sample["path"]).resolve() == resolved:
+            return sample["conditions"]
+    return None
+
+
 def _user_frames(plan: AuditPlan) -> list[str]:
     if isinstance(plan.first_frames, list):
         paths = list(plan.first_frames)

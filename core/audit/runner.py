@@ -87,6 +87,7 @@ class _Unit:
     prompt: str | None = None
     image: str | None = None
     request: Any = None  # a GenerationRequest in generate mode
+    condition_change: bool = False  # the first frame shows another condition than the one requested
 
 
 def _digest(payload: Any) -> str:
@@ -162,14 +163,16 @@ class _Run:
                 key = _digest({"task": asdict(task), "request": request.to_json(),
                                "settings": self.settings_key(references.get(task.group) is not None)})
                 units.append(_Unit(task.clip_id, task.group, task.condition, key, self.store.clips_dir / f"{task.clip_id}.mp4",
-                                   task.event, task.road, task.category, task.seed, task.prompt, task.image, request))
+                                   task.event, task.road, task.category, task.seed, task.prompt, task.image, request,
+                                   _condition_change(task.image, task.condition)))
         else:
             for clip in existing_clips(plan.clips, plan.labels, plan.group_by, plan.groups or None):
                 key = _digest({"sha256": file_sha256(clip.path), "group": clip.group, "condition": clip.condition,
                                "settings": self.settings_key(references.get(clip.group) is not None)})
                 image = clip.image if clip.image and Path(clip.image).is_file() else None
                 units.append(_Unit(clip.clip_id, clip.group, clip.condition, key, clip.path, clip.event, clip.road,
-                                   clip.category, clip.seed, clip.prompt, image))
+                                   clip.category, clip.seed, clip.prompt, image,
+                                   condition_change=_condition_change(image, clip.condition)))
         return units
 
     def reusable(self, unit: _Unit) -> ClipRecord | None:
@@ -220,7 +223,8 @@ class _Run:
         try:
             measured = _measure(unit.path, flow=self.flow, gates=self.gates,
                                 extractor=self.extractor if with_features else None, image=unit.image,
-                                prompt=record.prompt, clip_model=self.clip_model)
+                                prompt=record.prompt, clip_model=self.clip_model,
+                                condition_change=unit.condition_change)
         except ValidationError as exc:
             record.error = str(exc)
         else:
@@ -238,6 +242,14 @@ class _Run:
         record.seconds["measure"] = round(time.perf_counter() - start, 4)
         self.store.save_record(record)
         return record
+
+
+def _condition_change(image: str | None, condition: str) -> bool:
+    """True when the first frame is a bundled sample frame of another condition than the requested one."""
+    from core.audit.plan import sample_frame_condition
+
+    shown = sample_frame_condition(image)
+    return shown is not None and shown != condition
 
 
 def _measure(path: Path, **kwargs: Any) -> Any:

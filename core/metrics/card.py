@@ -89,7 +89,7 @@ def _verdicts(card: QualityCard, gates: Gates) -> list[GateVerdict]:
 
 def build_card(source: ClipSource, *, image: np.ndarray | str | Path | None = None, prompt: str | None = None,
                clip_model: Any = None, flow: FlowConfig = FlowConfig(), gates: Gates | None = None,
-               prepared: PreparedClip | None = None) -> QualityCard:
+               prepared: PreparedClip | None = None, condition_change: bool = False) -> QualityCard:
     """Quality card of one clip (uint8 T×H×W×3 array or video path).
 
     Args:
@@ -100,6 +100,8 @@ def build_card(source: ClipSource, *, image: np.ndarray | str | Path | None = No
             returned (a loaded model or an Unavailable marker). Skipped when `prompt` is None.
         flow: the flow method shared by TCS, warping error and motion.
         gates: thresholds; configs/gates.yaml when None.
+        condition_change: the clip asks for another condition than its first frame shows, so colour
+            drift is measured from the frame at `condition_change_seconds` (see the drift detector).
     """
     from core.metrics import get_metric
 
@@ -135,6 +137,9 @@ def build_card(source: ClipSource, *, image: np.ndarray | str | Path | None = No
         if name == "blur":
             sharp = card.measures["sharpness"].per_frame
             card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors, sharp)))
+        elif name == "colour_drift" and condition_change:
+            baseline = round(prepared.fps * gates.detectors.condition_change_seconds)
+            card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors, baseline)))
         else:
             card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors)))
     card.gates = _verdicts(card, gates)

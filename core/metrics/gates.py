@@ -32,6 +32,7 @@ class DetectorThresholds:
     flicker_max_frames: int = 4
     static_max_mean_diff: float = 0.01
     colour_drift_max: float = 0.15
+    condition_change_seconds: float = 1.0  # drift baseline for clips that ask for a condition change
     freeze_max_diff: float = 0.005
     freeze_min_frames: int = 3
     cut_min_dissimilarity: float = 0.5
