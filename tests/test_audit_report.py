@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,17 @@ EVIL = "=HYPERLINK(\"http://evil.example\",\"x\")"
 
 
 @pytest.fixture(scope="module")
-def signed_audit(finished_audit):  # noqa: F811
-    """The session audit with two sign-offs (one hostile comment) and its exported report."""
+def signed_audit(finished_audit, tmp_path_factory):  # noqa: F811
+    """A copy of the session audit with two sign-offs (one hostile comment) and its exported report.
+
+    A copy, so that the shared session audit stays unsigned for the tests of other modules."""
+    folder = tmp_path_factory.mktemp("signed") / "synth-audit"
+    shutil.copytree(finished_audit.audit_dir, folder)
     first, second = finished_audit.clips[0].clip_id, finished_audit.clips[4].clip_id
-    add_signoff(finished_audit.audit_dir, first, "accept", "Dana Reviewer", "looks fine")
-    add_signoff(finished_audit.audit_dir, first, "reject", "Dana Reviewer", EVIL)  # the latest decision wins
-    add_signoff(finished_audit.audit_dir, second, "accept", "<script>alert(1)</script>", "+1 ok")
-    audit = load_audit(finished_audit.audit_dir)
+    add_signoff(folder, first, "accept", "Dana Reviewer", "looks fine")
+    add_signoff(folder, first, "reject", "Dana Reviewer", EVIL)  # the latest decision wins
+    add_signoff(folder, second, "accept", "<script>alert(1)</script>", "+1 ok")
+    audit = load_audit(folder)
     files = export_reports(audit, comparison=compare_audits(audit, audit))
     return audit, files
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 import torch
 
 from core.errors import ValidationError
+from core.synth.spec import ClipSpec
 
 PROMPT = "dashcam view of a tire blowout debris field during a dense dust storm on a desert highway"
 TINY_W, TINY_H = 48, 32  # TINY_SPEC latents are 4x6
@@ -219,19 +219,6 @@ def test_tiny_training_lowers_loss():
 
 # -- end-to-end training command path, with a stand-in synthesiser ------------------------------------
 
-@dataclass(frozen=True)
-class _Spec:
-    event: str
-    conditions: str
-    road: str
-    seed: int
-    start_conditions: str | None = None
-    num_frames: int = 16
-    fps: int = 8
-    width: int = 256
-    height: int = 144
-
-
 def _fake_synth() -> types.ModuleType:
     """A synthesiser with the core.synth API that renders moving colour bars (fast, deterministic)."""
     module = types.ModuleType("fake_synth_for_tests")
@@ -241,7 +228,7 @@ def _fake_synth() -> types.ModuleType:
                       conditions=["clear_day", "fog"][int(rng.integers(2))], road="rural_road",
                       seed=int(rng.integers(1 << 30)), start_conditions="clear_day")
         fields.update(overrides)
-        return _Spec(**fields)
+        return ClipSpec(**fields)
 
     def render_clip(spec):
         rng = np.random.default_rng(spec.seed)

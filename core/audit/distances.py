@@ -9,6 +9,7 @@ saved per clip beside its card, so a resumed audit encodes nothing twice.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,7 @@ def distances(reference: np.ndarray, generated: np.ndarray, extractor: Any) -> d
         measure.update_reference(features=reference)
         measure.update_generated(features=generated)
         result = measure.compute()
-        out[key] = Distance(name=result.name, value=float(result.value), n_reference=result.n_reference,
-                            n_generated=result.n_generated, feature_dim=result.feature_dim,
-                            extractor=result.extractor, warnings=list(result.warnings))
+        out[key] = Distance(**{**asdict(result), "value": float(result.value)})
     return out
 
 

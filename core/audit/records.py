@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.audit.stats import Interval
+from core.metrics.distribution import DistanceResult
 from core.metrics.result import to_jsonable
 
 AUDIT_FORMAT = "scenario-studio-audit/1"
@@ -127,16 +128,9 @@ class GateCell(_Json):
 
 
 @dataclass
-class Distance(_Json):
-    """FVD or KVD of one condition's clips against its reference clips (lower is better)."""
-
-    name: str
-    value: float
-    n_reference: int
-    n_generated: int
-    feature_dim: int
-    extractor: str
-    warnings: list[str] = field(default_factory=list)
+class Distance(DistanceResult, _Json):
+    """FVD or KVD of one condition's clips against its reference clips: the metrics engine's
+    DistanceResult, with the JSON round trip audits are stored with."""
 
 
 @dataclass
