@@ -7,7 +7,6 @@ the manifest) and a compact status bar. The Generate action is the documented AP
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,14 @@ from core.catalogue import Catalogue
 from core.engine import MAX_SEED
 from core.errors import GenerationCancelled, StudioError
 from core.image_input import load_first_frame
-from core.paths import SAMPLE_FRAMES_DIR
 from core.registry import availability
 from core.request import GenerationRequest
+from core.sample_frames import load_sample_frames
 from core.studio_settings import push_history
 from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
 from pages.generate_session import HistoryItem, SessionActions, history_gallery, template_note
-from pages.quality_card import quality_card_html
+from pages.quality_card import asks_condition_change, quality_card_html
 
 log = logging.getLogger("scenario_studio.web")
 
@@ -35,25 +34,13 @@ GUIDANCE_HELP = ("Classifier-free guidance w. 4 is the case study's recommendati
 
 
 def sample_frames(catalogue: Catalogue) -> list[tuple[Path, str]]:
-    """Bundled sample first frames with captions ("Dust storm · Desert highway") from index.json."""
-    if not SAMPLE_FRAMES_DIR.is_dir():
-        return []
-    captions: dict[str, str] = {}
-    index = SAMPLE_FRAMES_DIR / "index.json"
-    try:
-        raw = json.loads(index.read_text(encoding="utf-8")) if index.is_file() else {}
-    except (OSError, ValueError):
-        log.warning("ignoring unreadable %s", index)
-        raw = {}
-    for item in raw.get("samples", []) if isinstance(raw, dict) else []:
-        if isinstance(item, dict) and item.get("file"):
-            conditions = catalogue.conditions.get(str(item.get("conditions")))
-            road = catalogue.roads.get(str(item.get("road")))
-            if conditions and road:
-                captions[Path(str(item["file"])).name] = f"{conditions.label} · {road.label}"
-    files = sorted(SAMPLE_FRAMES_DIR.glob("*.png")) + sorted(SAMPLE_FRAMES_DIR.glob("*.jpg"))
-    # Dot-files are half-written temporaries of an atomic write.
-    return [(f, captions.get(f.name, f.stem.replace("_", " "))) for f in files if not f.name.startswith(".")]
+    """Bundled sample first frames with captions ("Dust storm · Desert highway")."""
+    out = []
+    for sample in load_sample_frames():
+        conditions, road = catalogue.conditions.get(sample.conditions), catalogue.roads.get(sample.road)
+        caption = f"{conditions.label} · {road.label}" if conditions and road else sample.path.stem.replace("_", " ")
+        out.append((sample.path, caption))
+    return out
 
 
 def sample_thumbnails(samples: list[tuple[Path, str]]) -> tuple[list[tuple[Path, str]], list[tuple[Any, str]]]:
@@ -95,6 +82,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     page_header("Generate", "first frame → scenario → clips")
     history = gr.State([])
     last_seed = gr.State(None)
+    frame_condition = gr.State(None)  # condition shown by the picked sample frame; None for uploads
 
     with gr.Row(elem_classes="ss-main", equal_height=False):
         with gr.Column(scale=4, min_width=380, elem_classes="ss-left"):
@@ -236,9 +224,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     def on_frame(frame: Any, model_value: str):
         return actions.crop_preview(frame, model_value)
 
+    # The condition a picked sample frame shows (None after an upload: a user's frame has no known
+    # condition). The quality card uses it to tell a requested condition change from colour drift.
+    sample_conditions = {s.path: s.conditions for s in load_sample_frames()}
+
     @ui_errors("Sample frame")
     def on_sample(evt: gr.SelectData):
-        return load_first_frame(samples[evt.index][0]).image
+        path = samples[evt.index][0]
+        return load_first_frame(path).image, sample_conditions.get(path)
 
     @ui_errors("Model")
     def on_model(model_value: str, frame: Any):
@@ -256,7 +249,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     # A bad upload gets its one-sentence message from on_frame, then the image is cleared.
     first_frame.change(on_frame, [first_frame, model], [crop_view, crop_note], preprocess=False, **ui).failure(
         lambda: None, None, [first_frame], **ui)
-    sample_gallery.select(on_sample, None, [first_frame], **ui)
+    sample_gallery.select(on_sample, None, [first_frame, frame_condition], **ui)
+    first_frame.upload(lambda: None, None, [frame_condition], **ui)
+    first_frame.clear(lambda: None, None, [frame_condition], **ui)
     model.input(on_model, [model, first_frame], [guidance, steps, frames, fps, model_note, crop_view, crop_note],
                 preprocess=False, **ui)
 
@@ -307,14 +302,16 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 *columns, *cleared)
 
     @ui_errors("The quality card")
-    def show_card(manifest_json: dict) -> str:
-        return quality_card_html(manifest_json["result"]["mp4_path"], manifest_json["request"].get("image"))
+    def show_card(manifest_json: dict, shown_condition: str | None) -> str:
+        return quality_card_html(manifest_json["result"]["mp4_path"], manifest_json["request"].get("image"),
+                                 condition_change=asks_condition_change(manifest_json, shown_condition))
 
     def generate_variants(first_frame: Any, scenario: str | None, event: str | None, conditions: str | None,
                           road: str | None, prompt: str | None, negative_prompt: str | None,
                           guidance_scale: float | None, steps: int | None, frames: int | None, fps: int | None,
                           seed: int | None, model: str | None, count: int, manifest_json: dict | None,
-                          items: list[HistoryItem], request: gr.Request, progress=gr.Progress()):
+                          items: list[HistoryItem], shown_condition: str | None, request: gr.Request,
+                          progress=gr.Progress()):
         """The other N-1 clips: the same settings with the next seeds, shown beside the first."""
         values = Controls(first_frame, scenario, event, conditions, road, prompt, negative_prompt,
                           guidance_scale, steps, frames, fps, seed, model)
@@ -339,8 +336,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 updates[index - 1] = gr.update(value=clip["result"]["mp4_path"],
                                                label=f"Variant {index + 1} · seed {variant_seed}")
                 yield (*updates, items, history_gallery(items))
-                updates[MAX_VARIANTS - 2 + index] = quality_card_html(clip["result"]["mp4_path"],
-                                                                      clip["request"].get("image"))
+                updates[MAX_VARIANTS - 2 + index] = quality_card_html(
+                    clip["result"]["mp4_path"], clip["request"].get("image"),
+                    condition_change=asks_condition_change(clip, shown_condition))
                 yield (*updates, items, history_gallery(items))
         except Exception as exc:  # noqa: BLE001 - the UI boundary: details are logged, not shown
             raise_for_ui(exc, "Generating variants")
@@ -351,9 +349,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     shown = gen_event.success(show_result, [manifest, history, variants],
                               [filmstrip, seed_used, reuse_btn, last_seed, manifest_dl, history, history_view,
                                *variant_columns, *variant_videos, *variant_cards], **ui)
-    shown.success(show_card, [manifest], [card], **ui)
+    shown.success(show_card, [manifest, frame_condition], [card], **ui)
     shown.success(
-        generate_variants, [*controls, variants, manifest, history],
+        generate_variants, [*controls, variants, manifest, history, frame_condition],
         [*variant_videos, *variant_cards, history, history_view], api_visibility="private",
         concurrency_id="generation", concurrency_limit=ctx.config.max_waiting + 2, preprocess=False,
         show_progress_on=variant_videos)

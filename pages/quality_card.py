@@ -32,13 +32,22 @@ def _chip(text: str, kind: str, title: str = "") -> str:
     return f"<span class='ss-chip ss-chip-{kind}' title='{html.escape(title, quote=True)}'>{html.escape(text)}</span>"
 
 
-def quality_card_html(mp4_path: str, first_frame: str | None = None) -> str:
-    """The card as HTML; a clip the measures refuse gets one sentence instead."""
+def asks_condition_change(manifest_json: dict, shown_condition: str | None) -> bool:
+    """Whether the clip asks for another condition than its first frame shows (known for samples only)."""
+    slots = (manifest_json.get("result", {}).get("provenance") or {}).get("slots") or {}
+    return shown_condition is not None and slots.get("conditions") not in (None, shown_condition)
+
+
+def quality_card_html(mp4_path: str, first_frame: str | None = None, condition_change: bool = False) -> str:
+    """The card as HTML; a clip the measures refuse gets one sentence instead.
+
+    condition_change: the clip asks for another condition than its first frame shows, so colour drift
+    is measured after the change has established (see core.metrics.detectors.drift)."""
     from core.metrics.card import build_card  # imported on first use: keeps start-up light
 
     image = first_frame if first_frame and Path(first_frame).is_file() else None
     try:
-        card = build_card(mp4_path, image=image)
+        card = build_card(mp4_path, image=image, condition_change=condition_change)
     except StudioError as exc:
         log.info("quality card skipped for %s: %s", mp4_path, exc)
         return f"<div class='ss-card-q'><span class='ss-q-title'>Quality card</span> {html.escape(str(exc))}</div>"

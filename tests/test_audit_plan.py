@@ -92,7 +92,7 @@ def test_round_trip_json_and_hash(tmp_path):
 
 
 def test_condition_change_is_known_for_sample_frames_only(first_frame_png):
-    from core.audit.plan import sample_frame_condition
+    from core.sample_frames import sample_frame_condition
     from core.audit.runner import _condition_change
 
     tasks = plan_tasks(parse_plan({"conditions": ["dust_storm"], "clips_per_condition": 6}))

@@ -178,3 +178,23 @@ def test_add_user_model_refusals(tmp_path, case, error, message):
     with pytest.raises(error, match=message):
         add_user_model(folder, models, data, model_id=model_id)
     assert not (data / "models.yaml").exists()
+
+
+def test_quality_card_tells_a_requested_condition_change_from_colour_drift(tmp_path):
+    import numpy as np
+
+    from core.video_io import write_mp4
+    from pages.quality_card import asks_condition_change, quality_card_html
+    from tests.metrics_fixtures import clean
+
+    frames = clean().astype(np.float32)
+    frames[..., 2] += np.clip(np.arange(len(frames)) / 8, 0, 1)[:, None, None] * 0.3 * 255  # blue within ~1 s
+    path = write_mp4(np.clip(frames, 0, 255).astype(np.uint8), tmp_path / "change.mp4", fps=8)
+    assert "colour drift" in quality_card_html(str(path))
+    assert "colour drift" not in quality_card_html(str(path), condition_change=True)
+
+    manifest = {"result": {"provenance": {"slots": {"conditions": "dust_storm"}}}}
+    assert asks_condition_change(manifest, "clear_day")
+    assert not asks_condition_change(manifest, "dust_storm")
+    assert not asks_condition_change(manifest, None)  # an uploaded frame: condition unknown
+    assert not asks_condition_change({"result": {}}, "clear_day")

@@ -29,6 +29,7 @@ from typing import Any
 from core.audit.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, derive_seed
 from core.errors import ValidationError
 from core.request import AdapterSpec
+from core.sample_frames import load_sample_frames
 
 FLOW_CHOICES = ("dis-ultrafast", "dis-fast", "dis-medium", "farneback", "tvl1")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -272,24 +273,6 @@ def clip_seed(base_seed: int, group: str, index: int) -> int:
     return derive_seed("audit-clip", base_seed, group, index) % (MAX_SEED + 1)
 
 
-def _sample_frames() -> list[dict[str, Any]]:
-    from core.paths import SAMPLE_FRAMES_DIR
-
-    index = json.loads((SAMPLE_FRAMES_DIR / "index.json").read_text(encoding="utf-8"))
-    return [dict(entry, path=str(SAMPLE_FRAMES_DIR / entry["file"])) for entry in index["samples"]]
-
-
-def sample_frame_condition(image: str | Path | None) -> str | None:
-    """The condition a bundled sample frame shows, or None for any other image (unknown condition)."""
-    if not image:
-        return None
-    resolved = Path(image).resolve()
-    for sample in _sample_frames():
-        if Path(sample["path"]).resolve() == resolved:
-            return sample["conditions"]
-    return None
-
-
 def _user_frames(plan: AuditPlan) -> list[str]:
     if isinstance(plan.first_frames, list):
         paths = list(plan.first_frames)
@@ -319,22 +302,22 @@ def plan_tasks(plan: AuditPlan) -> list[ClipTask]:
     if plan.mode != "generate":
         raise ValidationError("plan_tasks needs a generate-mode plan (one without 'clips').")
     catalogue = default_catalogue()
-    samples = _sample_frames() if plan.first_frames == "samples" else None
+    samples = load_sample_frames() if plan.first_frames == "samples" else None
     user = None if samples is not None else _user_frames(plan)
     tasks = []
     for group in plan.groups:
         category = catalogue.category(group) if plan.group_by == "categories" else None
         condition = category.conditions if category else group
         if samples is not None:
-            candidates = [s for s in samples if s["conditions"] in ("clear_day", condition)]
+            candidates = [s for s in samples if s.conditions in ("clear_day", condition)]
             if category is not None:
-                candidates = [s for s in candidates if s["road"] == category.road] or candidates
+                candidates = [s for s in candidates if s.road == category.road] or candidates
         offset = derive_seed("audit-first-frame", plan.base_seed, group)
         for index in range(plan.clips_per_condition):
             seed = clip_seed(plan.base_seed, group, index)
             if samples is not None:
                 sample = candidates[(offset + index) % len(candidates)]
-                image, event, road = sample["path"], sample["event"], sample["road"]
+                image, event, road = str(sample.path), sample.event, sample.road
             else:
                 image, event, road = user[(offset + index) % len(user)], "normal_traffic", "four_lane_interstate"
             if category is not None:

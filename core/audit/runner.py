@@ -246,7 +246,7 @@ class _Run:
 
 def _condition_change(image: str | None, condition: str) -> bool:
     """True when the first frame is a bundled sample frame of another condition than the requested one."""
-    from core.audit.plan import sample_frame_condition
+    from core.sample_frames import sample_frame_condition
 
     shown = sample_frame_condition(image)
     return shown is not None and shown != condition
