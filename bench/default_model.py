@@ -8,7 +8,7 @@ training run never draws):
     another condition: clear day with p=0.8, any other condition otherwise (clear-day targets always
     start elsewhere). The "real" clip is the synthesiser's rendering of exactly that spec.
   * the model gets the real clip's frame 0 and the spec's slots, 25 steps, guidance 4 (and 1 for bar 5).
-Generated clips are cached (uint8 .npy) under --work, so an interrupted run resumes where it stopped.
+Generated clips are cached (uint8 .npy) under --work/<weights hash>, so an interrupted run resumes where it stopped.
 Results go to <work>/results.json, docs/PERFORMANCE.md (section "default_model") and, with
 --card, between the bench markers of assets/default_model/MODEL_CARD.md.
 """
@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=ROOT / "assets" / "default_model")
     parser.add_argument("--clips", type=int, default=64, help="clips for bars 3, 4, 5 (g=4 and g=1) and 7")
     parser.add_argument("--fvd-clips", type=int, default=256, help="generated and real clips for bar 6")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_default_model"), help="clip cache and results")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_default_model"), help="clip cache and results (a subfolder per weights hash)")
     parser.add_argument("--bars", default="1,2,3,4,5,6,7")
     parser.add_argument("--classifier-clips", type=int, default=16, help="real clips per condition for bar 5")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop generating after this long")
@@ -367,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     conditions = list(default_catalogue().conditions)
     pipe = load_pipe(args.model)
     deadline = time.time() + 60 * args.max_minutes if args.max_minutes else float("inf")
+    from core.loading import weights_hash
+
+    # Cached clips and results belong to one set of weights: a retrained model gets a fresh folder.
+    args.work = args.work / weights_hash(args.model)[:12]
     args.work.mkdir(parents=True, exist_ok=True)
     results_path = args.work / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
