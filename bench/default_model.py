@@ -399,11 +399,14 @@ def main(argv: list[str] | None = None) -> int:
                      for e in specs[:args.fvd_clips]}
         results["realism"] = bar_realism(g4_all, reals_all, list(reals_all.values()))
     results["model"] = str(args.model)
+    # The figures merge across calls (e.g. bars 1-5,7 then bar 6), so the section names every call behind them.
+    this_call = "python bench/default_model.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    results["commands"] = [c for c in results.get("commands", []) if c != this_call] + [this_call]
     results_path.write_text(json.dumps(results, indent=2))
     markdown = render_markdown(results, str(args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT)
                                              else args.model))
     print(markdown)
-    command = "python bench/default_model.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "`; `".join(results["commands"])
     if not args.no_performance_md:
         from bench.report import write_section
 

@@ -147,6 +147,29 @@ def test_gap_best_worst_ranking_and_rarity_note_by_hand():
     assert any("among the rarest" in note and "dust_storm" in note for note in cross.notes)
 
 
+def test_rejection_rate_extreme_names_a_frozen_condition_that_tcs_calls_best():
+    # dust_storm's clips are frozen: the highest TCS of the three, yet 3 of 4 are rejected (freeze detector).
+    records = [_record("clear_day", i, t) for i, t in enumerate([0.86, 0.88, 0.87, 0.89])]
+    records += [_record("dust_storm", i, 0.97, passed=i == 0, fired=[] if i == 0 else ["freeze"]) for i in range(4)]
+    records += [_record("night", i, t, passed=i != 0) for i, t in enumerate([0.90, 0.91, 0.92, 0.90])]
+    summaries = _summaries(records)
+    cross = cross_summary(summaries, records, base_seed=5, resamples=2000, confidence=0.95)
+    assert cross.extremes_of("tcs").best == "dust_storm"
+    rejection = cross.extremes_of("rejection_rate")
+    assert (rejection.best, rejection.worst) == ("clear_day", "dust_storm")
+    assert (rejection.best_value, rejection.worst_value) == (pytest.approx(0.0), pytest.approx(0.75))
+    # The gap is bootstrapped over per-clip 0/1 rejections, worst minus best (positive = worst is worse).
+    rng = np.random.default_rng(derive_seed("gap", 5, "rejection_rate"))
+    best, worst = np.zeros(4), np.array([0.0, 1.0, 1.0, 1.0])
+    means_best = best[rng.integers(0, 4, size=(2000, 4))].mean(axis=1)
+    means_worst = worst[rng.integers(0, 4, size=(2000, 4))].mean(axis=1)
+    low, high = np.percentile(means_worst - means_best, [2.5, 97.5])
+    assert rejection.gap.value == pytest.approx(0.75)
+    assert (rejection.gap.low, rejection.gap.high) == (pytest.approx(low), pytest.approx(high))
+    assert rejection.worst_is_rare
+    assert any("worst condition on Rejection rate" in note and "dust_storm" in note for note in cross.notes)
+
+
 def test_rarest_is_a_quarter_of_the_audited_conditions():
     summaries = [ConditionSummary(group=g, label=g, condition=g, rarity=r, n_clips=1, n_errors=0)
                  for g, r in [("a", 0.5), ("b", 0.01), ("c", 0.2), ("d", 0.001), ("e", 0.3), ("f", None)]]

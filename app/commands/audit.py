@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     if audit.cross.ranking:
         print("\nranking (best first): " + ", ".join(r.group for r in audit.cross.ranking))
     for extremes in audit.cross.extremes:
-        if extremes.measure in ("tcs", "temporal_coherence", "sharpness") and extremes.gap is not None:
+        if extremes.measure in ("tcs", "temporal_coherence", "sharpness", "rejection_rate") and extremes.gap is not None:
             gap = extremes.gap
             print(f"{extremes.measure}: worst {extremes.worst} ({extremes.worst_value:.4g}), best {extremes.best} "
                   f"({extremes.best_value:.4g}), gap {gap.value:.4g} [{gap.low:.4g}, {gap.high:.4g}]")

@@ -12,8 +12,8 @@ Per condition (or category):
     rejection_rate rejection rate ≤ rejection_rate_alert   (the case study alerts *above* 15 %)
   A condition fails when any gate fails; passes when at least one gate passed and none failed.
 
-Across conditions: best and worst per directional measure with the gap and its interval; a ranking by
-mean rank over RANKED_MEASURES and the rejection rate; notes when the worst condition is among the
+Across conditions: best and worst per directional measure and by rejection rate, with the gap and its interval;
+a ranking by mean rank over RANKED_MEASURES and the rejection rate; notes when the worst condition is among the
 rarest quarter of the audited conditions (rarity from the catalogue).
 """
 
@@ -187,6 +187,9 @@ def cross_summary(summaries: list[ConditionSummary], records: list[ClipRecord], 
         cross.extremes.append(Extremes(measure=measure.key, best=best.group, best_value=best.measures[measure.key].value,
                                        worst=worst.group, worst_value=worst.measures[measure.key].value, gap=gap,
                                        worst_is_rare=worst.group in cross.rarest))
+    rejection = _rejection_extremes(summaries, by_group, cross.rarest, base_seed, resamples, confidence)
+    if rejection is not None:
+        cross.extremes.append(rejection)
     ranks: dict[str, list[float]] = {s.group: [] for s in summaries}
     for key in cross.ranked_measures:
         if key == "rejection_rate":
@@ -207,6 +210,32 @@ def cross_summary(summaries: list[ConditionSummary], records: list[ClipRecord], 
     return cross
 
 
+REJECTION_LABEL = "Rejection rate"
+
+
+def _rejection_extremes(summaries: list[ConditionSummary], by_group: dict[str, list[ClipRecord]], rarest: list[str],
+                        base_seed: int, resamples: int, confidence: float) -> Extremes | None:
+    """Best and worst condition by rejection rate, the gap bootstrapped over per-clip 0/1 rejections.
+
+    A frozen clip scores a high TCS, so the per-measure extremes alone can call a condition best whose clips
+    are mostly rejected (by the freeze and static detectors); the rejection rate is the reviewer's headline."""
+    present = [s for s in summaries if s.rejection is not None]
+    if len(present) < 2:
+        return None
+    best = min(present, key=lambda s: s.rejection.value)
+    worst = max(present, key=lambda s: s.rejection.value)
+    if worst.rejection.value == best.rejection.value:
+        return None
+
+    def rejected(group: str) -> list[float]:
+        return [0.0 if r.passed else 1.0 for r in by_group.get(group, [])]
+
+    gap = bootstrap_difference(rejected(best.group), rejected(worst.group),
+                               derive_seed("gap", base_seed, "rejection_rate"), resamples, confidence)
+    return Extremes(measure="rejection_rate", best=best.group, best_value=best.rejection.value, worst=worst.group,
+                    worst_value=worst.rejection.value, gap=gap, worst_is_rare=worst.group in rarest)
+
+
 def rarity_notes(summaries: list[ConditionSummary], cross: CrossSummary) -> list[str]:
     """Sentences for a worst condition (overall, or per measure) that is also among the rarest."""
     labels = {s.group: s for s in summaries}
@@ -219,7 +248,8 @@ def rarity_notes(summaries: list[ConditionSummary], cross: CrossSummary) -> list
     per_group: dict[str, list[str]] = {}
     for extremes in cross.extremes:
         if extremes.worst_is_rare:
-            per_group.setdefault(extremes.worst, []).append(MEASURE_BY_KEY[extremes.measure].label)
+            label = REJECTION_LABEL if extremes.measure == "rejection_rate" else MEASURE_BY_KEY[extremes.measure].label
+            per_group.setdefault(extremes.worst, []).append(label)
     for group, measures in per_group.items():
         summary = labels[group]
         listed = measures[0] if len(measures) == 1 else f"{', '.join(measures[:-1])} and {measures[-1]}"

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from core.audit.aggregate import REJECTION_LABEL
 from core.audit.charts import GATE_LABELS, report_charts
 from core.audit.records import FAIL, PASS, AuditResult
 from core.audit.stats import Interval
@@ -135,7 +136,8 @@ def _cross(audit: AuditResult) -> str:
     for e in audit.cross.extremes:
         info = audit.measure_info(e.measure)
         clear = "" if e.gap is None else ("yes" if e.gap.excludes_zero else "no (interval includes 0)")
-        rows.append([info.label if info else e.measure, f"{e.best} ({_num(e.best_value)})", f"{e.worst} ({_num(e.worst_value)})",
+        label = info.label if info else REJECTION_LABEL if e.measure == "rejection_rate" else e.measure
+        rows.append([label, f"{e.best} ({_num(e.best_value)})", f"{e.worst} ({_num(e.worst_value)})",
                      _interval(e.gap), clear, "yes" if e.worst_is_rare else "no"])
     ranking = [[str(r.position), r.group, f"{r.mean_rank:g}", r.verdict] for r in audit.cross.ranking]
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in audit.cross.notes) or \
