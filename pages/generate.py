@@ -8,6 +8,8 @@ the manifest) and a compact status bar. The Generate action is the documented AP
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -233,15 +235,27 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         path = samples[evt.index][0]
         return load_first_frame(path).image, sample_conditions.get(path)
 
+    # Session hash -> the model whose defaults fill that session's settings. One pick can reach the server
+    # twice within milliseconds (the typed filter text, then the option), both with the old state, so the
+    # record lives here, under a lock, not in a gr.State: the late duplicate must not wipe settings that the
+    # user edited in between. Only a real change of model loads defaults.
+    defaults_of: OrderedDict[str, str] = OrderedDict()
+    defaults_lock = threading.Lock()
+
     @ui_errors("Model")
-    def on_model(model_value: str, frame: Any):
+    def on_model(model_value: str, frame: Any, request: gr.Request):
+        with defaults_lock:
+            changed = defaults_of.pop(request.session_hash, model_id) != model_value
+            defaults_of[request.session_hash] = model_value
+            while len(defaults_of) > 4096:  # forget the oldest sessions
+                defaults_of.popitem(last=False)
         chosen = ctx.registry().get(model_value)
         info = actions.model_info(model_value)
         try:
             preview, note = actions.crop_preview(frame, model_value)
         except StudioError:
             preview, note = None, "The current first frame cannot be used; upload another."
-        if chosen is None:
+        if chosen is None or not changed:
             return gr.update(), gr.update(), gr.update(), gr.update(), info, preview, note
         d = chosen.defaults
         return d.guidance_scale, d.num_inference_steps, d.num_frames, d.fps, info, preview, note

@@ -120,6 +120,10 @@ def test_generate_page_queue_cancel_and_clip_plays(studio, page, tmp_path):
     set_number(page, "#frames input", TINY_FRAMES)
     set_number(page, "#steps input[type=number]", TINY_STEPS)
     set_number(page, "#variants input[type=number]", 2)
+    # A late duplicate report of the model pick must not reload its defaults over these edits.
+    page.wait_for_timeout(1500)
+    sync_api.expect(page.locator("#frames input")).to_have_value(str(TINY_FRAMES))
+    sync_api.expect(page.locator("#steps input[type=number]")).to_have_value(str(TINY_STEPS))
     page.locator("#seed input, #seed textarea").first.fill("42")
 
     # Another session holds the generator: our request waits with its position shown, and Esc cancels it.
