@@ -192,7 +192,10 @@ def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
     assert "SYNTHETIC CLIPS" in page.locator("#present-banner").inner_text()
     title = page.locator("#present-title").inner_text()
     assert "1 / 3" in title
-    assert page.locator("#present-grid video").count() == 3  # the reference beside two generated clips
+    # The reference beside two generated clips (waits: the grid's videos attach one by one).
+    from playwright.sync_api import expect
+
+    expect(page.locator("#present-grid video")).to_have_count(3, timeout=10_000)
     found = page.evaluate(EDITABLE_JS)
     assert found == {"editable": [], "buttons": []}, found
     page.wait_for_timeout(800)

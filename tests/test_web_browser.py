@@ -95,7 +95,7 @@ def test_models_and_settings_pages(studio, page):
     page.locator("#model-id textarea, #model-id input").first.fill("tiny-cog")
     page.click("#add-model-btn")
     page.wait_for_selector("#add-model-outcome:has-text('Added')", timeout=TIMEOUT_MS)
-    assert page.locator("#models-table", has_text="tiny-cog").count() == 1
+    sync_api.expect(page.locator("#models-table", has_text="tiny-cog")).to_have_count(1)
     # The navigation bar is on every page.
     for name in ("Generate", "Models", "Settings"):
         assert page.get_by_role("link", name=name).count() >= 1
