@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{cold['clip_s']:.1f} s |\n"
         f"| later (median of {len(warm)}) | {med('first_progress_s'):.2f} s | {med('first_step_s'):.1f} s | "
         f"{med('clip_s'):.1f} s |\n\n"
-        f"1-minute load average at the end: {load_average()} (the studio and browser under test included; on 2 cores above 2 means waiting for a core).")
+        f"1-minute load average at the end: {load_average()} (the studio and browser under test included; "
+        "on 2 cores above 2 means waiting for a core).")
     print(body)
     if not args.no_write:
         write_section("studio", body, command=f"python -m bench.studio --runs {args.runs}")
