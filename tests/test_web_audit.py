@@ -188,6 +188,10 @@ def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
 
     page.goto(studio["url"] + "present")
     page.locator("#present-grid video").first.wait_for(timeout=20_000)
+    # The page opens the newest audit; other tests may have saved one (without references) after ours.
+    page.locator("#present-picker input").click()
+    page.locator("[role=option]", has_text="web-synth ·").first.click()
+    page.locator("#present-verdicts", has_text=re.compile(r"Audit web-synth:")).wait_for(timeout=20_000)
     page.locator("#present-coverage .js-plotly-plot").wait_for(timeout=20_000)
     assert "SYNTHETIC CLIPS" in page.locator("#present-banner").inner_text()
     title = page.locator("#present-title").inner_text()
