@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from pages.quality_card import asks_condition_change, quality_card_html
 log = logging.getLogger("scenario_studio.web")
 
 MAX_VARIANTS = 4
+DUPLICATE_PICK_S = 2.0  # a second report of the same model pick within this many seconds is a duplicate
 GUIDANCE_HELP = ("Classifier-free guidance w. 4 is the case study's recommendation for training data; "
                  "higher follows the prompt more closely but gives less diversity.")
 
@@ -235,27 +237,29 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         path = samples[evt.index][0]
         return load_first_frame(path).image, sample_conditions.get(path)
 
-    # Session hash -> the model whose defaults fill that session's settings. One pick can reach the server
-    # twice within milliseconds (the typed filter text, then the option), both with the old state, so the
-    # record lives here, under a lock, not in a gr.State: the late duplicate must not wipe settings that the
-    # user edited in between. Only a real change of model loads defaults.
-    defaults_of: OrderedDict[str, str] = OrderedDict()
-    defaults_lock = threading.Lock()
+    # Session hash -> (model, monotonic time) of its last pick. One pick can reach the server twice within
+    # milliseconds (the typed filter text, then the option), and the late duplicate must not wipe settings
+    # that the user edited in between; a gr.State cannot tell, since both reports carry the old state. A pick
+    # of the same model within DUPLICATE_PICK_S is that duplicate; any other pick loads the model's defaults.
+    last_pick: OrderedDict[str, tuple[str, float]] = OrderedDict()
+    last_pick_lock = threading.Lock()
 
     @ui_errors("Model")
     def on_model(model_value: str, frame: Any, request: gr.Request):
-        with defaults_lock:
-            changed = defaults_of.pop(request.session_hash, model_id) != model_value
-            defaults_of[request.session_hash] = model_value
-            while len(defaults_of) > 4096:  # forget the oldest sessions
-                defaults_of.popitem(last=False)
+        now = time.monotonic()
+        with last_pick_lock:
+            previous = last_pick.pop(request.session_hash, None)
+            duplicate = previous is not None and previous[0] == model_value and now - previous[1] < DUPLICATE_PICK_S
+            last_pick[request.session_hash] = (model_value, now)
+            while len(last_pick) > 4096:  # forget the oldest sessions
+                last_pick.popitem(last=False)
         chosen = ctx.registry().get(model_value)
         info = actions.model_info(model_value)
         try:
             preview, note = actions.crop_preview(frame, model_value)
         except StudioError:
             preview, note = None, "The current first frame cannot be used; upload another."
-        if chosen is None or not changed:
+        if chosen is None or duplicate:
             return gr.update(), gr.update(), gr.update(), gr.update(), info, preview, note
         d = chosen.defaults
         return d.guidance_scale, d.num_inference_steps, d.num_frames, d.fps, info, preview, note
