@@ -128,6 +128,7 @@ def bar_temporal(clips: dict[int, np.ndarray], reals: dict[int, np.ndarray], spe
     from core.metrics.detectors import get_detector
     from core.metrics.gates import load_gates
     from core.metrics.tcs import temporal_consistency
+    from core.sample_frames import asks_condition_change
 
     thresholds = load_gates().detectors
     names = ("temporal_flicker", "static_video", "colour_drift")
@@ -138,8 +139,8 @@ def bar_temporal(clips: dict[int, np.ndarray], reals: dict[int, np.ndarray], spe
         for i, clip in group.items():
             tcs.append(temporal_consistency(clip).value)
             hits = {n for n in names if get_detector(n)(clip, thresholds).fired}
-            change = (specs[i].start_conditions or specs[i].conditions) != specs[i].conditions
-            baseline = round(specs[i].fps * thresholds.condition_change_seconds) if change else 0
+            change = asks_condition_change(specs[i].start_conditions or specs[i].conditions, specs[i].conditions)
+            baseline = thresholds.condition_change_frame(specs[i].fps) if change else 0
             drift_after = get_detector("colour_drift")(clip, thresholds, baseline).fired
             fired["colour_drift_after_change"] += drift_after
             for n in hits:

@@ -46,9 +46,21 @@ def load_sample_frames(folder: Path = SAMPLE_FRAMES_DIR) -> list[SampleFrame]:
     return frames
 
 
-def sample_frame_condition(image: str | Path | None) -> str | None:
-    """The condition a bundled sample frame shows, or None for any other image (condition unknown)."""
+def sample_conditions_by_path(folder: Path = SAMPLE_FRAMES_DIR) -> dict[Path, str]:
+    """Resolved PNG path -> the condition each bundled sample frame shows (one index read)."""
+    return {s.path.resolve(): s.conditions for s in load_sample_frames(folder)}
+
+
+def sample_frame_condition(image: str | Path | None, shown_by_path: dict[Path, str] | None = None) -> str | None:
+    """The condition a bundled sample frame shows, or None for any other image (condition unknown).
+
+    shown_by_path: a sample_conditions_by_path() table, for callers that look up many images."""
     if not image:
         return None
-    resolved = Path(image).resolve()
-    return next((s.conditions for s in load_sample_frames() if s.path.resolve() == resolved), None)
+    table = sample_conditions_by_path() if shown_by_path is None else shown_by_path
+    return table.get(Path(image).resolve())
+
+
+def asks_condition_change(shown: str | None, requested: str | None) -> bool:
+    """Whether a clip asks for another condition than its first frame shows; False when either is unknown."""
+    return shown is not None and requested is not None and shown != requested

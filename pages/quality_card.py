@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from core.errors import StudioError
+from core.sample_frames import asks_condition_change as condition_changes
 
 log = logging.getLogger("scenario_studio.web")
 
@@ -35,7 +36,7 @@ def _chip(text: str, kind: str, title: str = "") -> str:
 def asks_condition_change(manifest_json: dict, shown_condition: str | None) -> bool:
     """Whether the clip asks for another condition than its first frame shows (known for samples only)."""
     slots = (manifest_json.get("result", {}).get("provenance") or {}).get("slots") or {}
-    return shown_condition is not None and slots.get("conditions") not in (None, shown_condition)
+    return condition_changes(shown_condition, slots.get("conditions"))
 
 
 def quality_card_html(mp4_path: str, first_frame: str | None = None, condition_change: bool = False) -> str:

@@ -213,6 +213,11 @@ def cross_summary(summaries: list[ConditionSummary], records: list[ClipRecord], 
 REJECTION_LABEL = "Rejection rate"
 
 
+def extreme_label(key: str) -> str:
+    """Display name of an Extremes.measure: a measure's label, or the rejection rate's."""
+    return REJECTION_LABEL if key == "rejection_rate" else MEASURE_BY_KEY[key].label
+
+
 def _rejection_extremes(summaries: list[ConditionSummary], by_group: dict[str, list[ClipRecord]], rarest: list[str],
                         base_seed: int, resamples: int, confidence: float) -> Extremes | None:
     """Best and worst condition by rejection rate, the gap bootstrapped over per-clip 0/1 rejections.
@@ -248,8 +253,7 @@ def rarity_notes(summaries: list[ConditionSummary], cross: CrossSummary) -> list
     per_group: dict[str, list[str]] = {}
     for extremes in cross.extremes:
         if extremes.worst_is_rare:
-            label = REJECTION_LABEL if extremes.measure == "rejection_rate" else MEASURE_BY_KEY[extremes.measure].label
-            per_group.setdefault(extremes.worst, []).append(label)
+            per_group.setdefault(extremes.worst, []).append(extreme_label(extremes.measure))
     for group, measures in per_group.items():
         summary = labels[group]
         listed = measures[0] if len(measures) == 1 else f"{', '.join(measures[:-1])} and {measures[-1]}"

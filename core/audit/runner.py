@@ -147,8 +147,10 @@ class _Run:
 
     def units(self, references: dict[str, Path | None]) -> list[_Unit]:
         from core.audit.measure import file_sha256
+        from core.sample_frames import sample_conditions_by_path
 
         plan, units = self.plan, []
+        shown_by_path = sample_conditions_by_path()  # read once, not per clip
         if plan.mode == "generate":
             from core.catalogue import ScenarioSlots
             from core.request import GenerationRequest
@@ -164,7 +166,7 @@ class _Run:
                                "settings": self.settings_key(references.get(task.group) is not None)})
                 units.append(_Unit(task.clip_id, task.group, task.condition, key, self.store.clips_dir / f"{task.clip_id}.mp4",
                                    task.event, task.road, task.category, task.seed, task.prompt, task.image, request,
-                                   _condition_change(task.image, task.condition)))
+                                   _condition_change(task.image, task.condition, shown_by_path)))
         else:
             for clip in existing_clips(plan.clips, plan.labels, plan.group_by, plan.groups or None):
                 key = _digest({"sha256": file_sha256(clip.path), "group": clip.group, "condition": clip.condition,
@@ -172,7 +174,7 @@ class _Run:
                 image = clip.image if clip.image and Path(clip.image).is_file() else None
                 units.append(_Unit(clip.clip_id, clip.group, clip.condition, key, clip.path, clip.event, clip.road,
                                    clip.category, clip.seed, clip.prompt, image,
-                                   condition_change=_condition_change(image, clip.condition)))
+                                   condition_change=_condition_change(image, clip.condition, shown_by_path)))
         return units
 
     def reusable(self, unit: _Unit) -> ClipRecord | None:
@@ -244,12 +246,11 @@ class _Run:
         return record
 
 
-def _condition_change(image: str | None, condition: str) -> bool:
+def _condition_change(image: str | None, condition: str, shown_by_path: dict[Path, str] | None = None) -> bool:
     """True when the first frame is a bundled sample frame of another condition than the requested one."""
-    from core.sample_frames import sample_frame_condition
+    from core.sample_frames import asks_condition_change, sample_frame_condition
 
-    shown = sample_frame_condition(image)
-    return shown is not None and shown != condition
+    return asks_condition_change(sample_frame_condition(image, shown_by_path), condition)
 
 
 def _measure(path: Path, **kwargs: Any) -> Any:

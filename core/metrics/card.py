@@ -138,7 +138,7 @@ def build_card(source: ClipSource, *, image: np.ndarray | str | Path | None = No
             sharp = card.measures["sharpness"].per_frame
             card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors, sharp)))
         elif name == "colour_drift" and condition_change:
-            baseline = round(prepared.fps * gates.detectors.condition_change_seconds)
+            baseline = gates.detectors.condition_change_frame(prepared.fps)
             card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors, baseline)))
         else:
             card.flags.append(_timed(timings, f"detector:{name}", lambda: detect(prepared, gates.detectors)))

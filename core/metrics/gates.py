@@ -38,6 +38,10 @@ class DetectorThresholds:
     cut_min_dissimilarity: float = 0.5
     blur_max_ratio: float = 0.6
 
+    def condition_change_frame(self, fps: float) -> int:
+        """Colour-drift baseline frame of a clip that asks for a condition change: fps × condition_change_seconds."""
+        return round(fps * self.condition_change_seconds)
+
 
 @dataclass(frozen=True)
 class MeasureSettings:
