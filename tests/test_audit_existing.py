@@ -16,6 +16,7 @@ from core.audit.runner import AuditCancelled, run_audit
 from core.audit.store import load_audit
 from core.engine import CancelToken
 from core.errors import ValidationError
+from tests.numbers import assert_same_numbers
 from tests.test_audit_fixtures import SYNTH_CONDITIONS, finished_audit, synth_clips, synth_reference  # noqa: F401
 
 
@@ -40,30 +41,12 @@ def test_conditions_from_manifests_with_reference_distances(finished_audit, synt
     assert saved.to_dict() == audit.to_dict()
 
 
-def _assert_same_numbers(x, y, path="audit"):
-    """Equal structure and text; floats equal to 1e-6 relative. OpenCV's SIMD cv2.magnitude rounds the last
-    float32 bit differently depending on buffer alignment, so a few measures can move by ~1e-8 relative
-    between runs of the same clip (see docs/AUDIT.md, Reproducibility)."""
-    if isinstance(x, dict):
-        assert set(x) == set(y), path
-        for key in x:
-            _assert_same_numbers(x[key], y[key], f"{path}.{key}")
-    elif isinstance(x, list):
-        assert len(x) == len(y), path
-        for i, (a, b) in enumerate(zip(x, y)):
-            _assert_same_numbers(a, b, f"{path}[{i}]")
-    elif isinstance(x, float) and isinstance(y, float):
-        assert x == pytest.approx(y, rel=1e-6, abs=1e-12), path
-    else:
-        assert x == y, path
-
-
 def test_same_plan_gives_the_same_numbers(finished_audit, synth_clips, synth_reference, tmp_path):  # noqa: F811
     plan = parse_plan({"name": "synth-audit", "clips": str(synth_clips), "reference": str(synth_reference)})
     again = run_audit(plan, tmp_path / "again")
-    _assert_same_numbers([c.to_dict() for c in again.conditions], [c.to_dict() for c in finished_audit.conditions])
-    _assert_same_numbers(again.cross.to_dict(), finished_audit.cross.to_dict())
-    _assert_same_numbers([c.values for c in again.clips], [c.values for c in finished_audit.clips])
+    assert_same_numbers([c.to_dict() for c in again.conditions], [c.to_dict() for c in finished_audit.conditions])
+    assert_same_numbers(again.cross.to_dict(), finished_audit.cross.to_dict())
+    assert_same_numbers([c.values for c in again.clips], [c.values for c in finished_audit.clips])
     assert [c.sha256 for c in again.clips] == [c.sha256 for c in finished_audit.clips]
     assert again.verdict == finished_audit.verdict and again.failing == finished_audit.failing
     assert again.provenance.plan_sha256 == finished_audit.provenance.plan_sha256

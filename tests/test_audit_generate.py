@@ -11,6 +11,7 @@ from core.audit.drilldown import clip_request
 from core.audit.plan import parse_plan
 from core.audit.runner import AuditCancelled, run_audit
 from core.engine import CancelToken, Engine
+from tests.numbers import assert_same_numbers
 
 GEN = dict(num_inference_steps=2, num_frames=17, width=64, height=64, fps=8, base_seed=3)
 
@@ -92,7 +93,7 @@ def test_cancel_mid_audit_then_resume_redoes_nothing(tiny_model, tmp_path, count
     (tmp_path / "audit" / "cards" / f"{audit.clips[0].clip_id}.json").unlink()
     again = run_audit(_plan(folder), tmp_path / "audit")
     assert counters["generate"] == [] and counters["measure"] == [f"{audit.clips[0].clip_id}.mp4"]
-    assert again.clips[0].values == pytest.approx(audit.clips[0].values, rel=1e-6)
+    assert_same_numbers(again.clips[0].values, audit.clips[0].values)
 
 
 def test_changed_settings_regenerate_and_same_plan_reproduces(tiny_model, tmp_path, counters):
@@ -101,7 +102,7 @@ def test_changed_settings_regenerate_and_same_plan_reproduces(tiny_model, tmp_pa
     second = run_audit(_plan(folder, clips_per_condition=1), tmp_path / "b")
     assert [c.seed for c in first.clips] == [c.seed for c in second.clips]
     for a, b in zip(first.clips, second.clips):
-        assert a.values == pytest.approx(b.values, rel=1e-6)
+        assert_same_numbers(a.values, b.values)
     counters["generate"].clear()
     run_audit(_plan(folder, clips_per_condition=1, guidance_scale=2.0), tmp_path / "a")
     assert len(counters["generate"]) == 2  # a new guidance scale makes new clips
