@@ -16,8 +16,8 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /app
 COPY . /app
-# CUDA 12.6 wheels of torch; everything else from PyPI.
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cu126 -e . \
+# CUDA 12.6 wheels of torch; everything else at the versions of the lock file.
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cu126 -c requirements.lock -e . \
  && mkdir -p /models /data && chown studio:studio /data
 
 # The studio never downloads weights: it reads mounted folders and the (mounted) HF cache only.
