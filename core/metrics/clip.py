@@ -4,7 +4,9 @@ A clip arrives as a uint8 array (T×H×W×3, RGB) or as a video path. Frames are
 order; per frame we keep only small things:
 
 * full-resolution statistics computed on the uint8 frame itself (no float copy is ever made):
-  mean colour, the mean absolute difference and the cosine similarity to the previous frame;
+  mean colour, the mean absolute difference and the cosine similarity to the previous frame, and
+  the mean absolute difference to the frame ``core.metrics.timebase.reference_lag(fps)`` back
+  (≈ 0.1 s, the frame interval the detector thresholds were calibrated on; the previous frame at 10 fps);
 * a grayscale *analysis* copy whose long side is at most ``ANALYSIS_LONG_SIDE`` (320 px; 320×180
   for 720p) on which optical flow, SSIM, warping error and the flicker spectrum are computed;
 * a grayscale *detail* copy whose long side is at most ``DETAIL_LONG_SIDE`` (640 px) for sharpness,
@@ -19,6 +21,7 @@ about 440 MB a float32 copy would need. Flow fields are cached on the prepared c
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Union
@@ -26,6 +29,7 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from core.errors import ValidationError
+from core.metrics.timebase import reference_lag
 
 ANALYSIS_LONG_SIDE = 320
 DETAIL_LONG_SIDE = 640
@@ -52,6 +56,10 @@ class PreparedClip:
         mean_rgb: T×3 float64 mean colour per frame, in [0, 1].
         pair_mad: (T-1) float64 mean absolute difference of consecutive frames, all channels, in [0, 1].
         pair_cosine: (T-1) float64 cosine similarity of consecutive flattened RGB frames.
+        reference_lag: frames between the two frames of a reference pair, ≈ 0.1 s (1 at ≤ 10 fps).
+        reference_mad: (T-lag) float64 mean absolute difference of frames t and t+lag, all channels,
+            in [0, 1]; equal to pair_mad at ≤ 10 fps. A clip no longer than the lag has one pair,
+            its first and last frames (and reference_lag = T-1).
         prepare_seconds: wall time spent decoding and reducing the clip.
         flow_cache: flow fields per flow configuration, filled by ``core.metrics.flow``.
     """
@@ -68,6 +76,8 @@ class PreparedClip:
     mean_rgb: np.ndarray
     pair_mad: np.ndarray
     pair_cosine: np.ndarray
+    reference_lag: int = 1
+    reference_mad: np.ndarray = field(default_factory=lambda: np.zeros(0))
     prepare_seconds: float = 0.0
     flow_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -151,7 +161,10 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
 
     start = time.perf_counter()
     name, file_fps, frames = open_frames(source)
-    analysis, detail, thumbs, means, mads, cosines = [], [], [], [], [], []
+    clip_fps = float(fps) if (fps and name == "array") else file_fps
+    lag = reference_lag(clip_fps)
+    analysis, detail, thumbs, means, mads, cosines, lag_mads = [], [], [], [], [], [], []
+    recent: deque[np.ndarray] = deque(maxlen=lag)  # the last `lag` full-resolution frames
     first = prev = None
     prev_sq = 0.0
     for frame in frames:
@@ -171,6 +184,9 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
             denom = np.sqrt(prev_sq * sq)
             # <a,b> = (|a|² + |b|² − |a−b|²) / 2; two black frames count as identical.
             cosines.append((prev_sq + sq - diff_sq) / (2.0 * denom) if denom > 0 else float(prev_sq == sq))
+        if lag > 1 and len(recent) == lag:
+            lag_mads.append(cv2.norm(recent[0], frame, cv2.NORM_L1))
+        recent.append(frame)
         prev, prev_sq = frame, sq
         small = cv2.resize(frame, detail_size, interpolation=cv2.INTER_AREA) if detail_size != (width, height) else frame
         gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
@@ -184,12 +200,18 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
         raise ValidationError(f"video '{name}' holds no frames.")
     num_frames = len(analysis)
     _check_size(num_frames, width, height, f"video '{name}'" if name != "array" else "clip")
+    if not lag_mads and lag > 1:
+        # A clip shorter than the lag (3 frames at 30 fps): its first and last frames are the
+        # pair closest to 0.1 s apart that it has.
+        lag = num_frames - 1
+        lag_mads.append(cv2.norm(recent[0], prev, cv2.NORM_L1))
     pixels = float(width * height * 3)
+    pair_mad = np.asarray(mads, dtype=np.float64) / (pixels * 255.0)
     return PreparedClip(
-        name=name, num_frames=num_frames, height=height, width=width,
-        fps=float(fps) if (fps and name == "array") else file_fps,
+        name=name, num_frames=num_frames, height=height, width=width, fps=clip_fps,
         analysis_gray=np.stack(analysis), detail_gray=np.stack(detail), thumbs=np.stack(thumbs),
         first_frame=first, mean_rgb=np.asarray(means, dtype=np.float64) / 255.0,
-        pair_mad=np.asarray(mads, dtype=np.float64) / (pixels * 255.0),
-        pair_cosine=np.clip(np.asarray(cosines, dtype=np.float64), -1.0, 1.0),
+        pair_mad=pair_mad,
+        pair_cosine=np.clip(np.asarray(cosines, dtype=np.float64), -1.0, 1.0), reference_lag=lag,
+        reference_mad=pair_mad if lag == 1 else np.asarray(lag_mads, dtype=np.float64) / (pixels * 255.0),
         prepare_seconds=time.perf_counter() - start)
