@@ -152,6 +152,14 @@ class Engine:
         write_json_atomic(result.manifest_path, {"result": result.to_json(), "request": request.to_json()})
         return result
 
+    def unload(self) -> bool:
+        """Drop this engine's cached model after any generation in progress; True when one was held.
+
+        Waiting for the engine's lock means the model is never dropped under a running generation
+        (which would keep its reference, so the next load would hold a second copy in memory)."""
+        with self._lock:
+            return self.cache.clear()
+
     def _default_path(self, model_id: str, seed: int) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
         safe_model = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(model_id).name)

@@ -5,6 +5,11 @@ pile up behind it nor tells a waiting user where they stand. The gate does both:
 admitted (running now, or waiting at a known position) or refused at once with one sentence, so a
 full studio answers "queue full (N waiting), try again shortly" instead of hanging.
 
+The same gate with `max_running` > 1 bounds metrics work (quality cards, audits of existing clips):
+those never touch the model, so they take turns among themselves and never hold the generation gate.
+Unloading the model is a request in the generation line like any other (`unload_model`), so it can
+never drop a model that a running generation still holds, and the next load never makes a second copy.
+
 Requests are owned by a session id, so a user's Cancel reaches their own running or waiting request
 (through the engine's CancelToken: the run stops at the end of the current step) and nobody else's.
 Nothing here knows about the web framework.
@@ -18,10 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from core.engine import CancelToken, Progress
+from core.engine import CancelToken, Engine, Progress
 from core.errors import GenerationCancelled, StudioError
 
 DEFAULT_MAX_WAITING = 4  # one person's variants (up to 4) can wait behind another's clip
+UNLOAD_LABEL = "unload the model"
 
 
 class QueueFullError(StudioError):
@@ -32,7 +38,7 @@ class QueueFullError(StudioError):
         super().__init__(f"queue full ({waiting} waiting), try again shortly.")
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not field equality: two requests of one owner are different tickets
 class Ticket:
     """One admitted request. `progress` is the latest engine report while it runs."""
 
@@ -54,6 +60,7 @@ class GateSnapshot:
     running_for_s: float
     waiting_owners: tuple[str, ...]
     max_waiting: int
+    running_count: int = 0
 
     @property
     def waiting(self) -> int:
@@ -68,15 +75,19 @@ class GateSnapshot:
 
 
 class GenerationGate:
-    """Admits one running request and at most `max_waiting` waiting ones, first come first served."""
+    """Admits `max_running` running requests (one for generation) and at most `max_waiting` waiting ones,
+    first come first served."""
 
-    def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING, poll_s: float = 0.25) -> None:
+    def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING, poll_s: float = 0.25, max_running: int = 1) -> None:
         if max_waiting < 0:
             raise ValueError("max_waiting must be 0 or more")
+        if max_running < 1:
+            raise ValueError("max_running must be 1 or more")
         self.max_waiting = max_waiting
+        self.max_running = max_running
         self.poll_s = poll_s  # how often a waiter re-checks its cancel token and reports its position
         self._cond = threading.Condition()
-        self._running: Ticket | None = None
+        self._running: list[Ticket] = []
         self._waiting: list[Ticket] = []
         self._cancel_epochs: dict[str, int] = {}
 
@@ -91,7 +102,7 @@ class GenerationGate:
         """
         ticket = Ticket(owner=owner, label=label)
         with self._cond:
-            if self._running is None and not self._waiting:
+            if len(self._running) < self.max_running and not self._waiting:
                 self._start_locked(ticket)
             elif len(self._waiting) >= self.max_waiting:
                 raise QueueFullError(len(self._waiting))
@@ -103,15 +114,15 @@ class GenerationGate:
             yield ticket
         finally:
             with self._cond:
-                if self._running is ticket:
-                    self._running = None
+                if ticket in self._running:
+                    self._running.remove(ticket)
                 elif ticket in self._waiting:
                     self._waiting.remove(ticket)
                 self._cond.notify_all()
 
     def _start_locked(self, ticket: Ticket) -> None:
         ticket.started_at = time.monotonic()
-        self._running = ticket
+        self._running.append(ticket)
 
     def _wait_for_turn(self, ticket: Ticket, on_wait: Callable[[int, int], None] | None) -> None:
         last_reported: tuple[int, int] | None = None
@@ -121,7 +132,7 @@ class GenerationGate:
                     self._waiting.remove(ticket)
                     self._cond.notify_all()
                     raise GenerationCancelled("generation cancelled while waiting in the queue; no clip was written.")
-                if self._running is None and self._waiting and self._waiting[0] is ticket:
+                if len(self._running) < self.max_running and self._waiting[0] is ticket:
                     self._waiting.pop(0)
                     self._start_locked(ticket)
                     return
@@ -141,7 +152,7 @@ class GenerationGate:
         """
         with self._cond:
             self._cancel_epochs[owner] = self._cancel_epochs.get(owner, 0) + 1
-            tickets = [t for t in ([self._running] if self._running else []) + self._waiting if t.owner == owner]
+            tickets = [t for t in self._running + self._waiting if t.owner == owner]
             for ticket in tickets:
                 ticket.cancel.cancel()
             self._cond.notify_all()
@@ -153,8 +164,9 @@ class GenerationGate:
             return self._cancel_epochs.get(owner, 0)
 
     def snapshot(self) -> GateSnapshot:
+        """The status bar's view; with several running requests, `running_*` describe the oldest."""
         with self._cond:
-            running = self._running
+            running = self._running[0] if self._running else None
             return GateSnapshot(
                 running_owner=running.owner if running else None,
                 running_label=running.label if running else "",
@@ -162,4 +174,17 @@ class GenerationGate:
                 running_for_s=time.monotonic() - running.started_at if running and running.started_at else 0.0,
                 waiting_owners=tuple(t.owner for t in self._waiting),
                 max_waiting=self.max_waiting,
+                running_count=len(self._running),
             )
+
+
+def unload_model(gate: GenerationGate, engine: Engine, owner: str,
+                 on_wait: Callable[[int, int], None] | None = None) -> bool:
+    """Drop the engine's cached model once no generation holds it; True when one was loaded.
+
+    The unload takes its turn in the generation line: a running generation keeps its reference to the
+    model until it ends, so clearing the cache under it would free nothing and the next load would
+    hold a second copy. Raises QueueFullError when the line is full, GenerationCancelled on Cancel.
+    """
+    with gate.admit(owner, UNLOAD_LABEL, on_wait=on_wait):
+        return engine.unload()

@@ -156,13 +156,21 @@ class PipelineCache:
             self._key = key
             return self._loaded
 
-    def clear(self) -> None:
-        with self._lock:
-            self.clear_locked()
+    @property
+    def loaded_model_id(self) -> str | None:
+        """The id of the model held now, or None (the Settings page and tests read it)."""
+        loaded = self._loaded
+        return loaded.model.id if loaded is not None else None
 
-    def clear_locked(self) -> None:
+    def clear(self) -> bool:
+        """Drop the held model; True when one was held. Callers that share the cache with running
+        generations go through Engine.unload (and the studio through its gate), never here directly."""
+        with self._lock:
+            return self.clear_locked()
+
+    def clear_locked(self) -> bool:
         if self._loaded is None:
-            return
+            return False
         self._loaded = None
         self._key = None
         gc.collect()
@@ -173,6 +181,7 @@ class PipelineCache:
                 torch.cuda.empty_cache()
         except ImportError:
             pass
+        return True
 
 
 def _quiet_library_progress_bars() -> None:

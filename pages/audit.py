@@ -140,7 +140,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                   per_condition: float | None, base_seed: float | None, model: str | None, guidance: float | None,
                   steps: float | None, plan_file: str | None, clips_folder: str | None, reference: str | None,
                   request: gr.Request, progress=gr.Progress()):
-        """Run (or resume) an audit; it waits behind any running generation.
+        """Run (or resume) an audit; one that generates waits behind any running generation.
 
         Parameters:
             source: "Build a plan", "Plan file" or "Existing clips".
@@ -179,11 +179,15 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     run_event = run_btn.click(
         run_audit, [source, name, conditions, categories, per_condition, base_seed, model, guidance, steps,
                     plan_file, clips_folder, reference], [picker, run_status], api_name="run_audit",
-        concurrency_id="generation", concurrency_limit=ctx.config.max_waiting + 2, show_progress_on=[run_status])
+        concurrency_id="audit", concurrency_limit=ctx.config.max_waiting + 2, show_progress_on=[run_status])
+    # Its own group: an audit of existing clips only measures (the metrics gate), one that generates
+    # takes the generation gate (AuditActions.run); either way the gates, not Gradio, order and refuse.
 
     def cancel(request: gr.Request) -> None:
         """Cancel this session's running audit: finished clips are kept, and rerunning resumes."""
-        ctx.gate.cancel(request.session_hash or "api")
+        owner = request.session_hash or "api"
+        ctx.gate.cancel(owner)
+        ctx.metrics_gate.cancel(owner)  # an audit of existing clips waits or runs there
 
     cancel_btn.click(cancel, None, None, api_name="cancel_audit", queue=False)
 

@@ -155,16 +155,21 @@ class AuditActions:
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, plan: Any, owner: str, progress: gr.Progress) -> Any:
-        """Run (or resume) the plan into <audits>/<name>, behind Generate's gate so runs take turns."""
+        """Run (or resume) the plan into <audits>/<name>; one that generates takes turns with Generate at the
+        generation gate, one of existing clips only measures, behind the metrics gate."""
         from core.audit import run_audit
         from core.audit.store import safe_name
 
         out_dir = self.audits_dir / safe_name(plan.name)
 
-        def on_wait(position: int, waiting: int) -> None:
-            progress(0.0, desc=f"In queue: position {position} of {waiting} · one generation or audit at a time")
+        generates = plan.mode == "generate"
+        gate = self.ctx.gate if generates else self.ctx.metrics_gate
+        what = "one generation or audit at a time" if generates else "measuring takes turns with quality cards"
 
-        with self.ctx.gate.admit(owner, f"audit {plan.name}", on_wait=on_wait) as ticket:
+        def on_wait(position: int, waiting: int) -> None:
+            progress(0.0, desc=f"In queue: position {position} of {waiting} · {what}")
+
+        with gate.admit(owner, f"audit {plan.name}", on_wait=on_wait) as ticket:
             progress(0.0, desc="Starting the audit · finished clips of an earlier run are reused")
 
             def on_progress(report: Any) -> None:

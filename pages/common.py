@@ -45,6 +45,10 @@ class StudioConfig:
     max_upload_bytes: int = MAX_UPLOAD_BYTES  # the same limit the engine's first-frame check applies
     max_waiting: int = 4
     device: str = "auto"
+    # Metrics work (quality cards, audits of existing clips) at once: optical flow keeps a core busy, and
+    # the reference machine has 2, so ten open tabs cannot start ten flow computations together.
+    metrics_limit: int = 2
+    metrics_max_waiting: int = 8  # enough for every tab's card behind two audits; beyond it, "queue full"
 
 
 class DeviceProbe:
@@ -76,7 +80,11 @@ class DeviceProbe:
 
 @dataclass
 class StudioContext:
-    """The services pages share: one engine, one generation gate, the catalogue and the registry."""
+    """The services pages share: one engine, the generation and metrics gates, the catalogue and the registry.
+
+    `gate` admits whatever uses the model (generate, variants, generate-and-audit, unload), one at a
+    time; `metrics_gate` admits work that only measures clips, `config.metrics_limit` at a time.
+    """
 
     config: StudioConfig
     engine: Engine
@@ -84,6 +92,12 @@ class StudioContext:
     catalogue: Catalogue
     device: DeviceProbe
     _registry: dict[str, ModelEntry] = field(default_factory=dict)
+    metrics_gate: GenerationGate | None = None  # built from the config when not given
+
+    def __post_init__(self) -> None:
+        if self.metrics_gate is None:
+            self.metrics_gate = GenerationGate(max_waiting=self.config.metrics_max_waiting,
+                                               max_running=self.config.metrics_limit)
 
     def registry(self, reload: bool = False) -> dict[str, ModelEntry]:
         """Built-in plus user entries; reloaded after the Models page adds one."""

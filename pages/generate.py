@@ -27,7 +27,7 @@ from core.studio_settings import push_history
 from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
 from pages.generate_session import HistoryItem, SessionActions, history_gallery, template_note
-from pages.quality_card import asks_condition_change, quality_card_html
+from pages.metrics_work import card_html
 
 log = logging.getLogger("scenario_studio.web")
 
@@ -320,9 +320,8 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 *columns, *cleared)
 
     @ui_errors("The quality card")
-    def show_card(manifest_json: dict, shown_condition: str | None) -> str:
-        return quality_card_html(manifest_json["result"]["mp4_path"], manifest_json["request"].get("image"),
-                                 condition_change=asks_condition_change(manifest_json, shown_condition))
+    def show_card(manifest_json: dict, shown_condition: str | None, request: gr.Request) -> str:
+        return card_html(ctx, request.session_hash or "api", manifest_json, shown_condition)
 
     def generate_variants(first_frame: Any, scenario: str | None, event: str | None, conditions: str | None,
                           road: str | None, prompt: str | None, negative_prompt: str | None,
@@ -354,9 +353,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 updates[index - 1] = gr.update(value=clip["result"]["mp4_path"],
                                                label=f"Variant {index + 1} · seed {variant_seed}")
                 yield (*updates, items, history_gallery(items))
-                updates[MAX_VARIANTS - 2 + index] = quality_card_html(
-                    clip["result"]["mp4_path"], clip["request"].get("image"),
-                    condition_change=asks_condition_change(clip, shown_condition))
+                updates[MAX_VARIANTS - 2 + index] = card_html(ctx, owner, clip, shown_condition)
                 yield (*updates, items, history_gallery(items))
         except Exception as exc:  # noqa: BLE001 - the UI boundary: details are logged, not shown
             raise_for_ui(exc, "Generating variants")
@@ -367,7 +364,9 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     shown = gen_event.success(show_result, [manifest, history, variants],
                               [filmstrip, seed_used, reuse_btn, last_seed, manifest_dl, history, history_view,
                                *variant_columns, *variant_videos, *variant_cards], **ui)
-    shown.success(show_card, [manifest, frame_condition], [card], **ui)
+    # Metrics work has its own bounded group (and the metrics gate inside): never the generation group.
+    shown.success(show_card, [manifest, frame_condition], [card], api_visibility="private",
+                  concurrency_id="metrics", concurrency_limit=ctx.config.metrics_limit)
     shown.success(
         generate_variants, [*controls, variants, manifest, history, frame_condition],
         [*variant_videos, *variant_cards, history, history_view], api_visibility="private",

@@ -1,6 +1,7 @@
 """The Settings page: how this studio is configured and hardened, library versions, and the API.
 
-Read-only apart from unloading the cached model; the configuration comes from the `serve` flags.
+Read-only apart from unloading the cached model (in turn, through the generation gate); the
+configuration comes from the `serve` flags.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.engine import library_versions
-from core.loading import PIPELINE_CACHE
+from core.generation_queue import unload_model
 from core.user_models import user_registry_file
 from pages.common import StudioContext, navbar, page_header, ui_errors
 
@@ -24,6 +25,8 @@ def configuration_rows(ctx: StudioContext) -> list[list[str]]:
         ["Upload and cache folder", str(c.temp_dir), "Gradio's temporary files (GRADIO_TEMP_DIR)"],
         ["Largest upload", f"{c.max_upload_bytes / 2**20:.0f} MiB", "bigger files are refused before they are stored"],
         ["Generation queue", f"1 running + {c.max_waiting} waiting", "more requests get 'queue full' at once"],
+        ["Metrics work", f"{c.metrics_limit} running + {c.metrics_max_waiting} waiting",
+         "quality cards and audits of existing clips; they never wait for a generation"],
         ["Device", ctx.device.label, "CUDA, then Apple MPS, then CPU"],
     ]
 
@@ -77,10 +80,19 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                          label="Versions (recorded in every manifest)", elem_classes="ss-table")
 
     @ui_errors("Unloading the model")
-    def unload() -> str:
-        PIPELINE_CACHE.clear()
-        return "The model was unloaded; the next generation loads it again."
+    def unload(request: gr.Request, progress=gr.Progress()) -> str:
+        def on_wait(position: int, waiting: int) -> None:
+            progress(0.0, desc=f"Waiting for the running generation: position {position} of {waiting}")
 
-    unload_btn.click(unload, None, [unload_note], api_visibility="private", concurrency_id="generation")
+        if unload_model(ctx.gate, ctx.engine, request.session_hash or "api", on_wait=on_wait):
+            return "The model was unloaded; the next generation loads it again."
+        return "No model was loaded."
+
+    # Its own Gradio group: a listener joining "generation" would lower that group's limit to its own
+    # for good (gradio/queueing.py, create_event_queue_for_fn), and then requests would wait unseen in
+    # Gradio's queue instead of the gate's line. The gate, not Gradio, orders the unload after a running
+    # generation. Undocumented (not private) so an API client can unload too, as the button does.
+    unload_btn.click(unload, None, [unload_note], api_name="unload", api_visibility="undocumented",
+                     concurrency_id="unload", concurrency_limit=1)
     # The device is probed in the background after start-up; show what it found on each visit.
     demo.load(lambda: configuration_rows(ctx), None, [config_table], queue=False, api_visibility="private")

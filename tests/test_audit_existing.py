@@ -13,7 +13,7 @@ from core.audit.drilldown import reference_clips
 from core.audit.plan import parse_plan
 from core.audit.records import NO_DATA, NOT_JUDGED
 from core.audit.runner import AuditCancelled, run_audit
-from core.audit.store import load_audit
+from core.audit.store import AuditStore, load_audit
 from core.engine import CancelToken
 from core.errors import ValidationError
 from tests.numbers import assert_same_numbers
@@ -145,9 +145,10 @@ def test_cancel_then_resume_does_not_remeasure_finished_clips(synth_clips, tmp_p
     # A record whose clip changed is redone; the others are kept.
     calls.clear()
     changed = audit.clips[0]
-    record = json.loads((tmp_path / "out" / "cards" / f"{changed.clip_id}.json").read_text())
+    card = AuditStore(tmp_path / "out").record_path(changed.clip_id)
+    record = json.loads(card.read_text())
     record["task_key"] = "stale"
-    (tmp_path / "out" / "cards" / f"{changed.clip_id}.json").write_text(json.dumps(record))
+    card.write_text(json.dumps(record))
     run_audit(plan, tmp_path / "out", workers=1)
     assert calls == [changed.path.split("/")[-1]]
 

@@ -10,6 +10,7 @@ import core.audit.runner as runner
 from core.audit.drilldown import clip_request
 from core.audit.plan import parse_plan
 from core.audit.runner import AuditCancelled, run_audit
+from core.audit.store import AuditStore
 from core.engine import CancelToken, Engine
 from tests.numbers import assert_same_numbers
 
@@ -90,7 +91,7 @@ def test_cancel_mid_audit_then_resume_redoes_nothing(tiny_model, tmp_path, count
     # A clip whose card is lost but whose MP4 is finished is measured again without generating.
     counters["generate"].clear()
     counters["measure"].clear()
-    (tmp_path / "audit" / "cards" / f"{audit.clips[0].clip_id}.json").unlink()
+    AuditStore(tmp_path / "audit").record_path(audit.clips[0].clip_id).unlink()
     again = run_audit(_plan(folder), tmp_path / "audit")
     assert counters["generate"] == [] and counters["measure"] == [f"{audit.clips[0].clip_id}.mp4"]
     assert_same_numbers(again.clips[0].values, audit.clips[0].values)

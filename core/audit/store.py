@@ -3,10 +3,11 @@
     <audit dir>/
       plan.json                 the plan as run (AuditPlan.to_dict)
       clips/<clip id>.mp4|.json generated clips and their engine manifests (generate mode)
-      cards/<clip id>.json      one ClipRecord per clip, written atomically when its metrics finish:
-                                the unit of resumption
-      cards/<clip id>.npz       the clip's FVD features (only for conditions with reference clips)
-      cards/<clip id>.png       thumbnail strip (first, first flagged or middle, last frame)
+      cards/<key>.json          one ClipRecord per clip, written atomically when its metrics finish:
+                                the unit of resumption (<key> = clip_key(clip id), unique per id)
+      cards/<key>.npz           the clip's FVD features (only for conditions with reference clips)
+      cards/<key>.png           thumbnail strip (first, first flagged or middle, last frame)
+      media/<key>.mp4|...       what the views play of a clip that lies outside the folder (core.audit.media)
       features/                 reference-feature caches when the reference folder is read-only
       audit.json                the whole AuditResult
       signoffs.json             reviewers' sign-offs (atomic; history kept)
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -40,6 +42,21 @@ def safe_name(name: str) -> str:
     return cleaned or "audit"
 
 
+KEY_HASH_HEX = 32  # 128 bits of SHA-256: two ids sharing a key would need a SHA-256 collision
+KEY_SLUG_CHARS = 64  # keeps file names well under the usual 255-byte limit
+
+
+def clip_key(clip_id: str) -> str:
+    """The file stem of a clip's files (cards/, media/): a readable slug plus a hash of the exact id.
+
+    The slug alone (safe_name) maps 'a b', 'a_b' and 'a?b' to one name; the hash keeps every id apart,
+    also on case-insensitive file systems (its hex is lower case, so ids differing only in case still
+    differ in the hash part).
+    """
+    digest = hashlib.sha256(clip_id.encode("utf-8")).hexdigest()[:KEY_HASH_HEX]
+    return f"{safe_name(clip_id)[:KEY_SLUG_CHARS]}-{digest}"
+
+
 @dataclass(frozen=True)
 class AuditStore:
     """Paths of one audit folder."""
@@ -63,6 +80,10 @@ class AuditStore:
         return self.root / "features"
 
     @property
+    def media_dir(self) -> Path:
+        return self.root / "media"
+
+    @property
     def audit_path(self) -> Path:
         return self.root / "audit.json"
 
@@ -71,23 +92,29 @@ class AuditStore:
         return self.root / "signoffs.json"
 
     def record_path(self, clip_id: str) -> Path:
-        return self.cards_dir / f"{safe_name(clip_id)}.json"
+        return self.cards_dir / f"{clip_key(clip_id)}.json"
 
     def features_path(self, clip_id: str) -> Path:
-        return self.cards_dir / f"{safe_name(clip_id)}.npz"
+        return self.cards_dir / f"{clip_key(clip_id)}.npz"
 
     def thumbnail_path(self, clip_id: str) -> Path:
-        return self.cards_dir / f"{safe_name(clip_id)}.png"
+        return self.cards_dir / f"{clip_key(clip_id)}.png"
 
     def load_record(self, clip_id: str) -> ClipRecord | None:
-        """The saved record of a clip, or None when there is none or it is unreadable (it is then redone)."""
-        path = self.record_path(clip_id)
-        if not path.is_file():
-            return None
-        try:
-            return ClipRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
+        """The saved record of a clip, or None when there is none or it is unreadable (it is then redone).
+
+        Records written before clip_key existed sit at cards/<safe_name(id)>.json, where two ids could
+        share a file; such a record is used only when the id inside it is exactly `clip_id`.
+        """
+        for path in (self.record_path(clip_id), self.cards_dir / f"{safe_name(clip_id)}.json"):
+            if not path.is_file():
+                continue
+            try:
+                record = ClipRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError, KeyError):
+                return None
+            return record if record.clip_id == clip_id else None
+        return None
 
     def save_record(self, record: ClipRecord) -> None:
         write_json_atomic(self.record_path(record.clip_id), record.to_dict())
