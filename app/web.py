@@ -5,7 +5,8 @@ a model on the first generation; the device (which needs torch) is probed in a b
 after launch.
 
 Hardening (see also the Settings page): bind 127.0.0.1, never a share link, a maximum upload size,
-`allowed_paths` limited to the clips and audits folders, Gradio's temporary files in a folder of their own under
+`allowed_paths` limited to the clips and audits folders (and narrowed by app.serving: media inline, reports
+as downloads, nothing else; `nosniff` on every response), Gradio's temporary files in a folder of their own under
 the data folder, optional sign-in, and `show_error=False` so that only the one-sentence messages the
 pages raise as gr.Error reach the browser (everything else is logged with a reference).
 """
@@ -23,7 +24,9 @@ from typing import Any  # noqa: E402
 
 import gradio as gr  # noqa: E402
 import yaml  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
+from app.serving import FileServingGuard, ServingPolicy  # noqa: E402
 from core.catalogue import default_catalogue  # noqa: E402
 from core.engine import Engine  # noqa: E402
 from core.generation_queue import GenerationGate  # noqa: E402
@@ -102,14 +105,18 @@ def launch_studio(demo: gr.Blocks, ctx: StudioContext, auth: list[tuple[str, str
     """Serve the app with the hardening settings; returns the local URL."""
     config = ctx.config
     ctx.device.start()
+    audits_dir = config.data_dir / "audits"
+    guard = Middleware(FileServingGuard, policy=ServingPolicy(clips_dir=config.output_dir, audits_dir=audits_dir))
     _, url, _ = demo.launch(
         server_name=config.host, server_port=config.port or None, share=False, auth=auth,
         auth_message="Scenario Studio: sign in with the account given to `scenario-studio serve`." if auth else None,
         prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False,
-        max_file_size=config.max_upload_bytes, allowed_paths=[str(config.output_dir), str(config.data_dir / "audits")],
+        max_file_size=config.max_upload_bytes, allowed_paths=[str(config.output_dir), str(audits_dir)],
         theme=load_theme(), css_paths=[STYLESHEET], head=KEYBOARD_SCRIPT,
         footer_links=["api"], enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
-        run_history=False, strict_cors=True)
+        run_history=False, strict_cors=True,
+        # The guard sees every file request: no static-file worker processes serve files around it.
+        num_workers=0, app_kwargs={"middleware": [guard]})
     if not config.port:
         ctx.config = replace(config, port=demo.server_port)
     return url
