@@ -4,13 +4,14 @@ Security rules (a model folder is untrusted input):
 - weights load as safetensors only (`use_safetensors=True`); pickled .bin/.pt files are never read;
 - a folder holding any `.py` file is refused, and no `custom_pipeline` or remote code is ever used;
 - every component in model_index.json must come from diffusers, transformers or this package, so a
-  crafted model_index.json cannot make diffusers import an arbitrary module.
+  crafted model_index.json cannot make diffusers import an arbitrary module;
+- every file is resolved through its links and must stay inside the folder (`core.model_folder`), and
+  the `.py` check and the weights hash read that same resolved list, so nothing loads unseen.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 from core.errors import ModelUnavailableError, ValidationError
 from core.families import get_family
+from core.model_folder import folder_files, weights_hash
 from core.registry import ResolvedModel
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,8 @@ def check_model_folder(folder: Path) -> dict:
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelUnavailableError(f"model folder '{folder}' does not exist.")
-    python_files = sorted(p.relative_to(folder) for p in folder.rglob("*.py"))
+    # Both names count: the one diffusers sees in the folder and the file a link resolves to.
+    python_files = [f.relative for f in folder_files(folder) if ".py" in (f.relative.suffix, f.resolved.suffix)]
     if python_files:
         raise ValidationError(f"model folder '{folder}' holds Python code ({python_files[0]}); "
                               "folders with .py files are refused because model code is never executed.")
@@ -105,26 +108,6 @@ def check_model_folder(folder: Path) -> dict:
                                       "convert them to safetensors, since pickles can execute code.")
             raise ModelUnavailableError(f"weights for component '{name}' are missing: no .safetensors file in {component_dir}.")
     return index
-
-
-_hash_cache: dict[tuple[str, int, float], str] = {}
-
-
-def weights_hash(folder: Path) -> str:
-    """SHA-256 over every safetensors file (path and bytes), in sorted order; cached per file stat."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*.safetensors")):
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime)
-        if key not in _hash_cache:
-            file_digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    file_digest.update(block)
-            _hash_cache[key] = file_digest.hexdigest()
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(_hash_cache[key].encode())
-    return digest.hexdigest()
 
 
 @dataclass
@@ -196,6 +179,7 @@ def _quiet_library_progress_bars() -> None:
 def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     options.validate()
     check_model_folder(model.folder)
+    hash_before = weights_hash(model.folder)
     family = get_family(model.family)
     device = pick_device(options.device)
     dtype = pick_dtype(options.dtype, device)
@@ -210,8 +194,12 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
                                          vae_tiling=options.vae_tiling, vae_slicing=options.vae_slicing,
                                          compile=options.compile)
     pipe.set_progress_bar_config(disable=True)
+    # Hashing before and after brackets the load: a file swapped meanwhile would make the recorded
+    # hash describe bytes that were not the ones loaded.
+    if weights_hash(model.folder) != hash_before:
+        raise ModelUnavailableError(f"model '{model.id}' changed on disk while it loaded; load it again.")
     return LoadedModel(model=model, pipe=pipe, device=device, dtype=str(dtype).replace("torch.", ""),
-                       weights_hash=weights_hash(model.folder), options=options, notes=notes)
+                       weights_hash=hash_before, options=options, notes=notes)
 
 
 # The process-wide cache used by the engine, the CLI and the studio.

@@ -4,7 +4,7 @@ User entries live in `<data-dir>/models.yaml`, in the same layout as `configs/mo
 merged into the built-in registry with `load_registry(extra_files=[...])`. A folder is accepted only
 when it lies inside the models folder (so the web UI cannot point the engine at arbitrary paths) and
 passes the same safety checks as loading (`check_model_folder`: safetensors only, no Python files,
-components from allowed libraries only).
+components from allowed libraries only, and every file, links resolved, inside the folder).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import yaml
 from core.atomic import write_text_atomic
 from core.errors import ValidationError
 from core.loading import check_model_folder
+from core.model_folder import containment_root
 from core.paths import ensure_inside
 from core.registry import ModelEntry, family_defaults, family_of_folder, load_registry
 
@@ -48,6 +49,8 @@ def add_user_model(folder: str | Path, models_root: Path, data_dir: Path, model_
     if not str(folder).strip():
         raise ValidationError("give the path of a checkpoint folder inside the models folder.")
     resolved = ensure_inside(Path(str(folder).strip()), [Path(models_root)], "model folder")
+    # A Hugging Face snapshot's files may resolve anywhere in its repo folder; that must be inside too.
+    ensure_inside(containment_root(resolved), [Path(models_root)], "model folder")
     check_model_folder(resolved)
     family = family_of_folder(resolved)
     registry_file = user_registry_file(data_dir)
