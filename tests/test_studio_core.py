@@ -90,6 +90,39 @@ def test_gate_cancel_reaches_only_the_owner_and_moves_the_epoch():
     assert outcome["other"] == "ran"
 
 
+def test_gate_with_several_places_runs_that_many_then_lines_up_then_refuses():
+    """The metrics gate is this gate with max_running=2: two run together, the third waits, a fourth is refused."""
+    gate = GenerationGate(max_waiting=1, poll_s=0.01, max_running=2)
+    release = threading.Event()
+    inside, peak = [0], [0]
+    lock = threading.Lock()
+
+    def work(owner: str):
+        with gate.admit(owner, "measure"):
+            with lock:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+            release.wait(10)
+            with lock:
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("a", "b", "c")]
+    for thread in threads[:2]:
+        thread.start()
+    _wait_until(lambda: gate.snapshot().running_count == 2 and inside[0] == 2)
+    threads[2].start()
+    _wait_until(lambda: gate.snapshot().waiting == 1)
+    assert gate.snapshot().running_count == 2 and gate.snapshot().position_of("c") == 1
+    with pytest.raises(QueueFullError, match=r"queue full \(1 waiting\)"):
+        with gate.admit("d"):
+            pass
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert peak[0] == 2, "two places means two at once, never three"
+    assert gate.snapshot().running_count == 0 and gate.snapshot().waiting == 0
+
+
 # -- settings files ---------------------------------------------------------------------------------
 def test_export_then_import_round_trips_without_paths():
     request = GenerationRequest(image="/server/tmp/frame.png",
