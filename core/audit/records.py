@@ -20,6 +20,7 @@ from core.metrics.result import to_jsonable
 
 AUDIT_FORMAT = "scenario-studio-audit/1"
 PASS, FAIL, NO_DATA, NOT_JUDGED = "pass", "fail", "no data", "not judged"
+SIGNED_IN, TYPED = "signed-in", "typed"  # SignOff.identity
 
 
 def from_jsonable(cls: Any, data: Any) -> Any:
@@ -57,6 +58,22 @@ class _Json:
 
 
 @dataclass
+class MediaFile(_Json):
+    """What the views play of a clip: a file inside the audit folder (see core.audit.media).
+
+    path: relative to the audit folder, POSIX separators; sha256: SHA-256 of that file's bytes (equal to
+    the clip's own hash for "original", "link" and "copy"); kind: "original" (the clip already lies in
+    the folder), "link" (a hard link), "copy" (a byte copy) or "preview" (a small H.264 re-encode, for
+    sources a browser cannot play); source: the clip or reference file it was made from.
+    """
+
+    path: str
+    sha256: str
+    kind: str
+    source: str = ""
+
+
+@dataclass
 class ClipRecord(_Json):
     """One audited clip: where it came from, its numbers and its quality card.
 
@@ -75,6 +92,8 @@ class ClipRecord(_Json):
         thumbnail: file name (in the audit's cards folder) of a PNG strip of three frames, or None.
         error: one sentence when the clip could not be measured (then values are empty).
         seconds: wall time per stage ("generate", "measure").
+        media: what the Present page, the drill-down and the report play (inside the audit folder);
+            None in audits made before it existed (a rerun adds it).
     """
 
     clip_id: str
@@ -107,6 +126,7 @@ class ClipRecord(_Json):
     thumbnail: str | None = None
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    media: MediaFile | None = None
 
 
 @dataclass
@@ -144,6 +164,7 @@ class ConditionSummary(_Json):
     gates: one GateCell per gate; verdict: PASS, FAIL or NO_DATA over the judged gates.
     clips_worst_first: clip ids, failing and most-flagged first (see aggregate.severity_key).
     events: event id -> number of clips (for the coverage matrix).
+    reference_media: the reference clip shown beside the generated ones, inside the audit folder.
     """
 
     group: str
@@ -161,6 +182,7 @@ class ConditionSummary(_Json):
     verdict: str = NO_DATA
     clips_worst_first: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
+    reference_media: MediaFile | None = None
 
     def gate(self, name: str) -> GateCell | None:
         return next((g for g in self.gates if g.gate == name), None)
@@ -210,13 +232,19 @@ class CrossSummary(_Json):
 
 @dataclass
 class SignOff(_Json):
-    """A reviewer's decision on one clip. decision is "accept" or "reject"; timestamp is UTC ISO 8601."""
+    """A reviewer's decision on one clip. decision is "accept" or "reject"; timestamp is UTC ISO 8601.
+
+    identity: how the reviewer's name was obtained: SIGNED_IN (the studio's sign-in user, with
+    --auth/--auth-file) or TYPED (free text, when sign-in is off, and in the CLI and records made
+    before this field existed).
+    """
 
     clip_id: str
     decision: str
     reviewer: str
     comment: str
     timestamp: str
+    identity: str = TYPED
 
 
 @dataclass

@@ -31,11 +31,12 @@ from core.audit import aggregate
 from core.audit.distances import distances as feature_distances
 from core.audit.distances import fvd_judged, reference_features
 from core.audit.measure import MEASURES, measure_clip
+from core.audit.media import bring, bring_reference, media_path
 from core.audit.plan import AuditPlan, plan_tasks
 from core.audit.provenance import build_provenance
 from core.audit.records import AuditResult, ClipRecord, MeasureInfo
 from core.audit.sources import existing_clips, read_manifest, reference_folder
-from core.audit.store import AuditStore, default_audits_dir, safe_name, save_audit
+from core.audit.store import AuditStore, clip_key, default_audits_dir, safe_name, save_audit
 from core.errors import GenerationCancelled, ValidationError
 
 RECORD_VERSION = "audit-record/1"  # bump when ClipRecord's contents change meaning: old records are redone
@@ -242,7 +243,19 @@ class _Run:
                 record.thumbnail = self.store.save_thumbnail(unit.clip_id, measured.thumbnail_png)
             record.seconds = dict(measured.seconds)
         record.seconds["measure"] = round(time.perf_counter() - start, 4)
+        record.media = self.bring(unit, record)
         self.store.save_record(record)
+        return record
+
+    def bring(self, unit: _Unit, record: ClipRecord) -> Any:
+        """The clip's playable file inside the audit folder (core.audit.media), or None."""
+        return bring(self.store, clip_key(unit.clip_id), unit.path, record.sha256)
+
+    def ensure_media(self, unit: _Unit, record: ClipRecord) -> ClipRecord:
+        """A resumed record gets its media file back (or for the first time, from an older audit)."""
+        if media_path(self.store.root, record.media) is None:
+            record.media = self.bring(unit, record)
+            self.store.save_record(record)
         return record
 
 
@@ -339,7 +352,7 @@ def _pipeline(run: _Run, units: list[_Unit], references: dict[str, Path | None])
         for unit in units:
             reused = run.reusable(unit)
             if reused is not None:
-                records[unit.clip_id] = reused
+                records[unit.clip_id] = run.ensure_media(unit, reused)
                 run.done += 1
                 run.resumed += 1
                 run.report(unit, "resumed")
@@ -394,6 +407,7 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
             group, plan.group_by, group_records, base_seed=plan.base_seed, resamples=plan.bootstrap_resamples,
             confidence=plan.confidence, gates=run.gates, fvd_judged=judged, distances=group_distances,
             reference=str(folder) if folder else None))
+        summaries[-1].reference_media = bring_reference(run.store, group, folder)
     cross = aggregate.cross_summary(summaries, ordered, base_seed=plan.base_seed, resamples=plan.bootstrap_resamples,
                                     confidence=plan.confidence)
     verdict, failing, rejection = aggregate.overall(summaries, ordered, plan.confidence)
