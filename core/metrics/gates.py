@@ -26,7 +26,12 @@ class GateThresholds:
 
 @dataclass(frozen=True)
 class DetectorThresholds:
-    """Failure-detector thresholds; differences are on frames in [0, 1]."""
+    """Failure-detector thresholds; differences are on frames in [0, 1].
+
+    All are calibrated at 10 fps. Frame counts (flicker_max_frames, freeze_min_frames) are durations
+    at that rate, and the static and freeze difference thresholds apply to frames ≈ 0.1 s apart;
+    core.metrics.timebase holds the one rule, and configs/gates.yaml says which knob follows it.
+    """
 
     flicker_max_consecutive_diff: float = 0.4
     flicker_max_frames: int = 4

@@ -4,7 +4,7 @@ A frame is flagged when its Sobel sharpness (core.metrics.sharpness, detail size
 `blur_max_ratio` × the clip's median sharpness; runs of such frames are reported as ranges. Judging
 against the clip's own median keeps the rule independent of content (fog is soft everywhere), so it
 finds blurred stretches shorter than half the clip and says nothing about a clip that is blurred
-throughout.
+throughout. It compares no frame pairs, so it is independent of the frame rate.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ correlate near 0. A pair with c_t above the threshold whose neighbouring pairs a
 flagged as the first frame of the new scene, [t+1, t+1]. Several dissimilar pairs in a row are a
 garbage stretch rather than a cut and are left to the flicker and TCS measures. A flat thumbnail
 (a black frame) has no structure to correlate and counts as c_t = 0.
+
+How it follows the frame rate: not at all, on purpose. A cut lies between two adjacent frames at any
+rate, and the dissimilarity motion adds between adjacent thumbnails only shrinks as the rate rises,
+so the 10 fps threshold and the adjacent pairs hold at every rate (comparing frames further apart
+would blur which frame starts the new scene).
 """
 
 from __future__ import annotations

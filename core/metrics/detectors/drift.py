@@ -10,6 +10,9 @@ A requested condition change (a clear-day first frame asked to become a dust sto
 colour on purpose. Callers that know the clip asks for one pass `baseline_frame` = the frame by which
 the new condition has established (fps × `condition_change_seconds` from gates.yaml), so that only
 drift *after* the intended change counts. The rule text records which baseline was used.
+
+The rule compares two frames whatever lies between them, so it is independent of the frame rate;
+the baseline is already given in seconds.
 """
 
 from __future__ import annotations
