@@ -6,7 +6,7 @@ entries. Both are validated the same way, and an id that appears twice is an err
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -88,6 +88,48 @@ class Catalogue:
             conditions=self.condition(slots.conditions).phrase,
             road=self.road(slots.road).phrase,
         )
+
+    def scenario_or_slots(self, scenario: str | None, event: str | None = None, conditions: str | None = None,
+                          road: str | None = None) -> tuple[str | None, ScenarioSlots | None]:
+        """The one rule for a scenario id versus the three slots (CLI, web and API share it).
+
+        Returns (scenario, None) for a known scenario, (None, slots) for three known slots, (None, None)
+        when neither is given. Slots given beside a scenario must be the scenario's own (the page's slot
+        menus always show them); any that differ are refused, so a label is never silently dropped.
+        """
+        scenario = (scenario or "").strip() or None
+        given = {k: (v or "").strip() or None for k, v in (("event", event), ("conditions", conditions),
+                                                             ("road", road))}
+        if scenario:
+            own = asdict(self.slots_for(scenario))  # validates the id
+            clash = [f"{k} '{v}'" for k, v in given.items() if v is not None and v != own[k]]
+            if clash:
+                raise ValidationError(f"scenario '{scenario}' is {own['event']} / {own['conditions']} / "
+                                      f"{own['road']}, but the request also gives {', '.join(clash)}; give either "
+                                      f"the scenario or the three slots, not both.")
+            return scenario, None
+        if not any(given.values()):
+            return None, None
+        if not all(given.values()):
+            raise ValidationError("give all three slots (event, conditions, road) together, or a scenario id.")
+        slots = ScenarioSlots(**given)
+        self.event(slots.event), self.condition(slots.conditions), self.road(slots.road)
+        return None, slots
+
+    def labels_source(self, slots: ScenarioSlots | None, prompt: str, conditioned_on_slots: bool,
+                      reads_prompt: bool = True) -> str:
+        """Where a clip's slot labels come from, for its manifest and every audit of it.
+
+        "conditioning": the model was given the slots themselves (the embedded model);
+        "template": the prompt is the slots' template rendering, so the labels say what conditioned it;
+        "user_asserted": a typed prompt differs from that rendering, or the model reads no prompt at all
+        (image-only families), so the labels are the user's word; "none": no slots (a free-text prompt only).
+        """
+        if slots is None:
+            return "none"
+        if conditioned_on_slots:
+            return "conditioning"
+        return "template" if reads_prompt and prompt.strip() == self.render(slots) else "user_asserted"
 
     def resolve_prompt(self, scenario: str | None = None, slots: ScenarioSlots | None = None,
                        prompt: str | None = None) -> tuple[ScenarioSlots | None, str]:

@@ -114,8 +114,10 @@ class Engine:
                 width=request.width, height=request.height, num_frames=request.num_frames, fps=request.fps,
                 num_inference_steps=request.num_inference_steps, guidance_scale=request.guidance_scale)
             notes: list[str] = list(loaded.notes)
-            if not family.constraints(loaded.pipe).uses_prompt:
+            reads_prompt = family.constraints(loaded.pipe).uses_prompt
+            if not reads_prompt:
                 notes.append(f"prompt ignored: the {family.label or family.name} family is image-only")
+            slots, labels_source = self._labels(family, loaded.pipe, prompt, slots, settings, notes, reads_prompt)
             image, image_adjustments = fit_to_size(first_frame.image, settings.width, settings.height)
             adjustments = settings.adjustments + image_adjustments
 
@@ -148,9 +150,24 @@ class Engine:
         result.mp4_path = mp4_path
         result.manifest_path = mp4_path.with_suffix(".json")
         result.timings = timings
-        result.provenance = self._provenance(request, slots, settings, loaded, first_frame.sha256, adapters)
+        result.provenance = self._provenance(request, slots, labels_source, settings, loaded, first_frame.sha256,
+                                             adapters)
         write_json_atomic(result.manifest_path, {"result": result.to_json(), "request": request.to_json()})
         return result
+
+    def _labels(self, family, pipe, prompt: str, slots, settings, notes: list[str], reads_prompt: bool) -> tuple:
+        """The slots to record and where they come from (see Catalogue.labels_source).
+
+        A family conditioned on slots gets them in `settings.slots`, so the recorded labels are exactly
+        its conditioning; a typed prompt that names other phrases is then noted, never silently obeyed.
+        """
+        conditioned = family.conditioning_slots(pipe, prompt, slots)
+        if conditioned is not None:
+            if slots is not None and prompt.strip() != self.catalogue.render(slots):
+                notes.append("this model is conditioned on the slots, not on the wording: the edited prompt "
+                             "does not change the clip")
+            settings.slots = slots = conditioned
+        return slots, self.catalogue.labels_source(slots, prompt, conditioned is not None, reads_prompt)
 
     def unload(self) -> bool:
         """Drop this engine's cached model after any generation in progress; True when one was held.
@@ -166,13 +183,16 @@ class Engine:
         return self.output_dir / f"{stamp}_{safe_model}_seed{seed}.mp4"
 
     @staticmethod
-    def _provenance(request, slots, settings, loaded, image_sha256: str,
+    def _provenance(request, slots, labels_source: str, settings, loaded, image_sha256: str,
                     adapters: list[ResolvedAdapter]) -> dict:
         return {
             "synthetic": True,  # every clip is tagged synthetic, per the compliance rules
             "created_utc": datetime.now(timezone.utc).isoformat(),
             "slots": asdict(slots) if slots else None,
-            "settings": {k: v for k, v in asdict(settings).items() if k != "adjustments"},
+            # "template" / "conditioning": the labels say what conditioned the model; "user_asserted": a
+            # typed prompt conditioned it and the labels are the user's word (see Catalogue.labels_source).
+            "labels_source": labels_source,
+            "settings": {k: v for k, v in asdict(settings).items() if k not in ("adjustments", "slots")},
             "model": {"id": loaded.model.id, "family": loaded.model.family, "folder": str(loaded.model.folder),
                       "origin": loaded.model.origin, "weights_sha256": loaded.weights_hash},
             "adapters": [{"name": a.name, "scale": a.scale, "path": str(a.path), "sha256": a.sha256} for a in adapters],

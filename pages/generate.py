@@ -104,20 +104,22 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                         label="Sample frames · click to use", columns=4, rows=1, height=124, allow_preview=False,
                         object_fit="cover", interactive=False, elem_id="sample-gallery", visible=bool(samples))
                 with gr.Group(elem_classes="ss-card"):
+                    # No initial values here: Gradio makes a component's initial value the API's default, and
+                    # the API must default to no scenario, no slots and no typed prompt. The page fills in the
+                    # first category when it opens (on_open below).
                     scenario = gr.Dropdown([("Custom: the three slots below", "")] +
                                            [(c.label, c.id) for c in catalogue.categories.values()],
-                                           value=first_category.id, label="Scenario", elem_id="scenario")
+                                           value=None, label="Scenario", elem_id="scenario")
                     with gr.Row():
                         event = gr.Dropdown([(e.label, e.id) for e in catalogue.events.values()],
-                                            value=first_category.event, label="Event", min_width=110)
+                                            value=None, label="Event", min_width=110)
                         conditions = gr.Dropdown([(e.label, e.id) for e in catalogue.conditions.values()],
-                                                 value=first_category.conditions, label="Conditions", min_width=110)
+                                                 value=None, label="Conditions", min_width=110)
                         road = gr.Dropdown([(e.label, e.id) for e in catalogue.roads.values()],
-                                           value=first_category.road, label="Road", min_width=110)
-                    first_prompt = catalogue.render(catalogue.slots_for(first_category.id))
-                    prompt = gr.Textbox(first_prompt, label="Prompt", lines=2, elem_id="prompt")
+                                           value=None, label="Road", min_width=110)
+                    prompt = gr.Textbox("", label="Prompt", lines=2, elem_id="prompt")
                     with gr.Row(elem_classes="ss-inline"):
-                        prompt_note = gr.Markdown(template_note(first_prompt, first_prompt), elem_classes="ss-note")
+                        prompt_note = gr.Markdown("", elem_classes="ss-note")
                         reset_prompt = gr.Button("Reset to template", size="sm", scale=0, min_width=140)
                     negative = gr.Textbox(label="Negative prompt", placeholder="e.g. blurry, static, flicker", lines=1)
                 with gr.Group(elem_classes="ss-card"):
@@ -274,10 +276,13 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 preprocess=False, **ui)
 
     # -- generate ---------------------------------------------------------------------------------
-    def generate(first_frame: Any, scenario: str | None, event: str | None, conditions: str | None,
-                 road: str | None, prompt: str | None, negative_prompt: str | None, guidance_scale: float | None,
-                 steps: int | None, frames: int | None, fps: int | None, seed: int | str | None,
-                 model: str | None, request: gr.Request, progress=gr.Progress()) -> tuple[str, dict]:
+    # Every parameter but the first frame defaults to None, which Gradio publishes as the API's default
+    # where the component has no initial value (guidance, steps, frames, fps and model keep the page's).
+    def generate(first_frame: Any, scenario: str | None = None, event: str | None = None,
+                 conditions: str | None = None, road: str | None = None, prompt: str | None = None,
+                 negative_prompt: str | None = None, guidance_scale: float | None = None, steps: int | None = None,
+                 frames: int | None = None, fps: int | None = None, seed: int | str | None = None,
+                 model: str | None = None, request: gr.Request = None, progress=gr.Progress()) -> tuple[str, dict]:
         """Generate one clip from a first frame and a scenario; one clip runs at a time, others wait in line.
 
         Parameters:
@@ -396,4 +401,6 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
         return gr.update(choices=ctx.model_choices()), actions.model_info(model_value)
 
     demo.load(on_load, [model], [model, model_note], show_progress="hidden", **ui)
+    demo.load(lambda: (first_category.id, *on_category(first_category.id)), None,
+              [scenario, event, conditions, road, prompt, prompt_note], **quiet)  # the page opens on it
     timer.tick(session.status_bar, [model, history], [status], show_progress="hidden", **quiet)

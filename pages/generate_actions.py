@@ -115,13 +115,12 @@ class GenerateActions:
 
     def slots(self, scenario: str | None, event: str | None, conditions: str | None,
               road: str | None) -> tuple[str | None, ScenarioSlots | None]:
-        scenario = (scenario or "").strip() or None
-        values = [(v or "").strip() for v in (event, conditions, road)]
-        if scenario or not any(values):
-            return scenario, None
-        if not all(values):
-            raise ValidationError("give all three slots (event, conditions, road) or a scenario id.")
-        return None, ScenarioSlots(*values)
+        """(scenario, None) or (None, slots) by the catalogue's one rule, shared with the CLI.
+
+        The page's slot menus always show the picked scenario's own slots, so they pass; an API call that
+        names a scenario and different slots is refused rather than silently losing a label.
+        """
+        return self.ctx.catalogue.scenario_or_slots(scenario, event, conditions, road)
 
     def template_prompt(self, scenario: str | None, slots: ScenarioSlots | None) -> str:
         catalogue = self.ctx.catalogue
@@ -130,9 +129,9 @@ class GenerateActions:
     def build_request(self, c: Controls, seed_override: int | None = None,
                       require_image: bool = True) -> GenerationRequest:
         image = self.upload_path(c.first_frame) if (c.first_frame or require_image) else None
-        scenario, slots = self.slots(c.scenario, c.event, c.conditions, c.road)
-        if scenario:
-            self.ctx.catalogue.category(scenario)  # unknown id: one sentence listing the allowed ids
+        scenario, slots = self.slots(c.scenario, c.event, c.conditions, c.road)  # validates the ids
+        # Only a typed prompt reaches the engine: the API's default is empty, and the page's unedited
+        # box holds the chosen scenario's template, so neither can override the scenario.
         prompt = (c.prompt or "").strip() or None
         if prompt and (scenario or slots) and prompt == self.template_prompt(scenario, slots):
             prompt = None  # unedited preview: keep the manifest saying "from the template"

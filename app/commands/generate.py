@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from core.catalogue import ScenarioSlots
+from core.catalogue import default_catalogue
 from core.errors import ValidationError
 from core.loading import DEVICES, DTYPES, LoadOptions
 from core.request import DEFAULT_MODEL_ID, AdapterSpec, GenerationRequest
@@ -47,18 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def request_from_args(args: argparse.Namespace) -> GenerationRequest:
-    slot_values = (args.event, args.conditions, args.road)
-    slots = None
-    if any(slot_values):
-        if not all(slot_values):
-            raise ValidationError("--event, --conditions and --road must be given together.")
-        if args.scenario:
-            raise ValidationError("give either --scenario or the three slots, not both.")
-        slots = ScenarioSlots(*slot_values)
+    # The same rule as the web and the API: slots beside a scenario must be the scenario's own.
+    scenario, slots = default_catalogue().scenario_or_slots(args.scenario, args.event, args.conditions, args.road)
     if (args.width is None) != (args.height is None):
         raise ValidationError("--width and --height must be given together.")
     return GenerationRequest(
-        image=args.image, scenario=args.scenario, slots=slots, prompt=args.prompt,
+        image=args.image, scenario=scenario, slots=slots, prompt=args.prompt,
         negative_prompt=args.negative_prompt, guidance_scale=args.guidance_scale,
         num_inference_steps=args.steps, num_frames=args.frames, fps=args.fps, seed=args.seed,
         width=args.width, height=args.height, model=args.model,

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import PIL.Image
 
+from core.catalogue import ScenarioSlots
 from core.errors import ValidationError
 from core.request import Adjustment
 
@@ -64,6 +65,9 @@ class ResolvedSettings:
     num_inference_steps: int
     guidance_scale: float
     adjustments: list[Adjustment] = field(default_factory=list)
+    # The slot ids (event, conditions, road) for families conditioned on slots rather than on text
+    # (the embedded model); the engine sets it from `conditioning_slots` and records exactly these.
+    slots: ScenarioSlots | None = None
 
 
 # Called after each denoising step with (step_index, total_steps, latents); may raise to cancel.
@@ -179,6 +183,13 @@ class PipelineFamily:
         """Every denoising network the pipeline steps through (Wan 2.2 A14B has two transformers)."""
         names = ("transformer", "transformer_2", "unet")
         return [module for name in names if (module := getattr(pipe, name, None)) is not None]
+
+    def conditioning_slots(self, pipe: Any, prompt: str, slots: ScenarioSlots | None) -> ScenarioSlots | None:
+        """The slots this pipeline is conditioned on directly, or None when it reads only text (or nothing).
+
+        Text-conditioned families return None: their prompt conditions them, and the slots are labels.
+        """
+        return None
 
     # ----- optional speed/memory features; each says whether it applied, so nothing is silent -----
 

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import PIL.Image
 
+from core.catalogue import ScenarioSlots
+from core.default_model.prompts import vocabularies
 from core.families.base import FamilyConstraints, PipelineFamily, ResolvedSettings, StepCallback, to_uint8_frames
 
 SPATIAL_FACTOR = 8  # FrameAutoencoder: latents are 1/8 of the pixel size per side
@@ -50,12 +52,29 @@ class EmbeddedI2VFamily(PipelineFamily):
     def denoisers(self, pipe: Any) -> list[Any]:
         return [pipe.denoiser]
 
+    def conditioning_slots(self, pipe: Any, prompt: str, slots: ScenarioSlots | None) -> ScenarioSlots:
+        """The slots the denoiser's embeddings get: the request's own, else those read from the prompt.
+
+        Passed to the pipeline explicitly, so the clip's recorded labels are exactly its conditioning even
+        when a typed prompt names other phrases. Raises ValidationError for ids or a prompt the model lacks.
+        """
+        if slots is not None:
+            pipe.slots(event=slots.event, conditions=slots.conditions, road=slots.road)  # ids the model knows
+            return slots
+        rows = pipe.slots(prompt)
+        vocab = vocabularies(pipe.denoiser.config)
+        return ScenarioSlots(*(vocab[k][getattr(rows, k) - 1] for k in ("event", "conditions", "road")))
+
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:
         """Denoise and decode; returns uint8 frames T×H×W×3 with T = settings.num_frames."""
         output = pipe(
             image=image,
             prompt=settings.prompt,
+            # Explicit ids win over the prompt's phrases inside the pipeline (see conditioning_slots).
+            event=settings.slots.event if settings.slots else None,
+            conditions=settings.slots.conditions if settings.slots else None,
+            road=settings.slots.road if settings.slots else None,
             negative_prompt=settings.negative_prompt or None,
             height=settings.height,
             width=settings.width,
