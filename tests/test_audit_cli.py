@@ -69,3 +69,23 @@ def test_make_reference_writes_a_folder_per_condition(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "ref").iterdir()) == ["fog", "snow"]
     assert len(list((tmp_path / "ref" / "fog").glob("*.mp4"))) == 1
     assert "wrote 2 procedural reference clips" in capsys.readouterr().out
+
+
+def test_clip_without_manifest_is_skipped_and_the_audit_finishes(synth_clips, tmp_path, capsys):  # noqa: F811
+    folder = tmp_path / "clips"
+    shutil.copytree(synth_clips, folder)
+    orphan = sorted((folder / "night").glob("*.mp4"))[0]
+    orphan.with_suffix(".json").unlink()  # one clip loses its manifest; the other eight keep theirs
+    code = main(["audit", "--clips", str(folder), "--gates", str(loose_gates(tmp_path / "gates.yaml")),
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    captured = capsys.readouterr()
+    assert code in (0, 1), captured.err
+    assert f"skipped: night__{orphan.stem}: clip '{orphan.name}' has no manifest naming its condition" in captured.err
+    report = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "1 clips skipped" in report and orphan.name in report and "no manifest naming its condition" in report
+    from core.audit.store import load_audit
+
+    audit = load_audit(tmp_path / "o")
+    assert [(s.clip_id, s.path) for s in audit.skipped] == [(f"night__{orphan.stem}", str(orphan.resolve()))]
+    assert len(audit.clips) == 8 and f"night__{orphan.stem}" not in {c.clip_id for c in audit.clips}
+    assert next(c for c in audit.conditions if c.group == "night").n_clips == 2

@@ -157,3 +157,33 @@ def test_reference_folder_without_matching_subfolders_is_refused(synth_clips, tm
     (tmp_path / "ref" / "moon").mkdir(parents=True)
     with pytest.raises(ValidationError, match="no subfolder of clips named after an audited condition"):
         run_audit(parse_plan({"clips": str(synth_clips), "reference": str(tmp_path / "ref")}), tmp_path / "out")
+
+
+def test_clips_that_say_nothing_usable_are_skipped_with_their_reason(synth_clips, tmp_path):  # noqa: F811
+    from core.audit.sources import scan_existing_clips
+
+    folder = tmp_path / "clips"
+    shutil.copytree(synth_clips, folder)
+    no_manifest, bad_json, unknown = sorted((folder / "night").glob("*.mp4"))
+    no_manifest.with_suffix(".json").unlink()
+    bad_json.with_suffix(".json").write_text("{not json", encoding="utf-8")
+    unknown.with_suffix(".json").write_text('{"conditions": "moonlight"}', encoding="utf-8")
+    clips, skipped = scan_existing_clips(folder, None)
+    assert len(clips) == 6 and {c.condition for c in clips} == {"clear_day", "dust_storm"}
+    reasons = {s.clip_id: s.reason for s in skipped}
+    assert "no manifest naming its condition" in reasons[f"night__{no_manifest.stem}"]
+    assert "is not valid JSON" in reasons[f"night__{bad_json.stem}"]
+    assert "moonlight" in reasons[f"night__{unknown.stem}"]
+    # The run itself finishes and records them; they are in no condition.
+    audit = run_audit(parse_plan({"clips": str(folder)}), tmp_path / "out", workers=1)
+    assert [s.clip_id for s in audit.skipped] == sorted(reasons)
+    assert [c.group for c in audit.conditions] == ["clear_day", "dust_storm"]
+    assert load_audit(audit.audit_dir).skipped == audit.skipped
+
+
+def test_a_wrong_labels_csv_is_still_refused_whole(synth_clips, tmp_path):  # noqa: F811
+    names = _flat_copy(synth_clips, tmp_path / "flat")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"clip,condition\n{names[0][0]},\n{names[1][0]},night\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="'condition' cell of clip .* is empty"):
+        run_audit(parse_plan({"clips": str(tmp_path / "flat"), "labels": str(labels)}), tmp_path / "out")

@@ -160,6 +160,9 @@ def run(args: argparse.Namespace) -> int:
     errors = [c for c in audit.clips if c.error]
     for clip in errors:
         print(f"error: {clip.clip_id}: {clip.error}", file=sys.stderr)
+    # Skipped clips are reported but do not fail the run: the gates judge the clips that were audited.
+    for skipped in audit.skipped:
+        print(f"skipped: {skipped.clip_id}: {skipped.reason}", file=sys.stderr)
     if comparison is not None:
         print(f"\ncomparison against {comparison.name_a} ({comparison.path_a}):")
         for line in comparison.summary or ["no difference whose interval excludes zero."]:

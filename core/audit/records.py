@@ -281,11 +281,21 @@ class Provenance(_Json):
 
 
 @dataclass
+class SkippedClip(_Json):
+    """A clip that was found but not audited (an existing-clip audit): reason is one sentence saying why."""
+
+    clip_id: str
+    path: str
+    reason: str
+
+
+@dataclass
 class AuditResult(_Json):
     """A finished audit. `verdict` is FAIL when any condition fails a gate (the CLI then exits 1).
 
     failing: one line per failed gate, e.g. "dust_storm: tcs 0.81 (needs > 0.85)".
     audit_dir: the folder it is stored in (cards, clips, reports).
+    skipped: clips found but not audited, each with its reason (they are in no condition and no gate).
     """
 
     name: str
@@ -303,6 +313,7 @@ class AuditResult(_Json):
     signoffs: list[SignOff] = field(default_factory=list)
     audit_dir: str = ""
     format: str = AUDIT_FORMAT
+    skipped: list[SkippedClip] = field(default_factory=list)
 
     def condition(self, group: str) -> ConditionSummary | None:
         return next((c for c in self.conditions if c.group == group), None)

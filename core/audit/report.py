@@ -81,6 +81,9 @@ def _summary(audit: AuditResult) -> str:
         worst, best = audit.cross.ranking[-1], audit.cross.ranking[0]
         parts.append(f"<p>Worst-ranked: <b>{escape(worst.group)}</b>; best-ranked: <b>{escape(best.group)}</b>.</p>")
     parts += [f'<div class="note">{escape(note)}</div>' for note in audit.cross.notes]
+    if audit.skipped:  # found but not audited: the reader must know the audit does not cover them
+        parts.append(f'<h3 id="skipped">{len(audit.skipped)} clips skipped (in no condition and no gate)</h3>'
+                     + _table(["clip", "file", "reason"], [[c.clip_id, c.path, c.reason] for c in audit.skipped]))
     parts.append("</section>")
     return "".join(parts)
 

@@ -34,8 +34,8 @@ from core.audit.measure import MEASURES, measure_clip
 from core.audit.media import bring, bring_reference, media_path
 from core.audit.plan import AuditPlan, plan_tasks
 from core.audit.provenance import build_provenance
-from core.audit.records import AuditResult, ClipRecord, MeasureInfo
-from core.audit.sources import existing_clips, read_manifest, reference_folder
+from core.audit.records import AuditResult, ClipRecord, MeasureInfo, SkippedClip
+from core.audit.sources import existing_clips, read_manifest, reference_folder, scan_existing_clips
 from core.audit.store import AuditStore, clip_key, default_audits_dir, safe_name, save_audit
 from core.errors import GenerationCancelled, ValidationError
 
@@ -125,6 +125,7 @@ class _Run:
         self.done = self.resumed = self.measured_now = 0
         self.total = 0
         self.seconds = {"generate": 0.0, "measure": 0.0}
+        self.skipped: list[SkippedClip] = []  # existing clips that say nothing usable about themselves
 
     # -- progress --------------------------------------------------------------------------------
     def report(self, unit: _Unit, stage: str, step: int = 0, steps: int = 0) -> None:
@@ -169,7 +170,8 @@ class _Run:
                                    task.event, task.road, task.category, task.seed, task.prompt, task.image, request,
                                    _condition_change(task.image, task.condition, shown_by_path)))
         else:
-            for clip in existing_clips(plan.clips, plan.labels, plan.group_by, plan.groups or None):
+            clips, self.skipped = scan_existing_clips(plan.clips, plan.labels, plan.group_by, plan.groups or None)
+            for clip in clips:
                 key = _digest({"sha256": file_sha256(clip.path), "group": clip.group, "condition": clip.condition,
                                "settings": self.settings_key(references.get(clip.group) is not None)})
                 image = clip.image if clip.image and Path(clip.image).is_file() else None
@@ -418,7 +420,8 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
     return AuditResult(name=plan.name, mode=plan.mode, group_by=plan.group_by, plan=plan.to_dict(),
                        provenance=provenance, measures=[MeasureInfo(m.key, m.label, m.unit, m.direction) for m in MEASURES],
                        clips=ordered, conditions=summaries, cross=cross, verdict=verdict, failing=failing,
-                       rejection=rejection, signoffs=run.store.load_signoffs(), audit_dir=str(run.store.root))
+                       rejection=rejection, signoffs=run.store.load_signoffs(), audit_dir=str(run.store.root),
+                       skipped=run.skipped)
 
 
 __all__ = ["AuditCancelled", "AuditProgress", "parse_flow", "run_audit"]

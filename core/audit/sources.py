@@ -7,6 +7,8 @@ clip's condition comes from, in order:
    paths relative to the clips folder, and they must stay inside it);
 2. the JSON beside the clip: an engine manifest (`result.provenance.slots`, or the request's
    scenario or slots) or a procedural clip's labels (`core.synth.clip_labels`: `conditions`, ...).
+
+A clip that neither names is skipped (`SkippedClip`, with its reason) and the audit goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.audit.records import SkippedClip
 from core.errors import ValidationError
 from core.video_io import VIDEO_SUFFIXES
 
@@ -111,9 +114,19 @@ def read_labels(csv_path: Path, folder: Path) -> dict[Path, dict[str, str]]:
 
 def existing_clips(folder: str | Path, labels_csv: str | Path | None, group_by: str = "conditions",
                    groups: list[str] | None = None) -> list[ExistingClip]:
-    """The clips to audit under `folder`, each with its condition (and category when grouping by categories).
+    """The clips to audit under `folder` (see scan_existing_clips; the skipped ones are left out)."""
+    return scan_existing_clips(folder, labels_csv, group_by, groups)[0]
 
-    `groups`, when given, keeps only clips of those condition (or category) ids.
+
+def scan_existing_clips(folder: str | Path, labels_csv: str | Path | None, group_by: str = "conditions",
+                        groups: list[str] | None = None) -> tuple[list[ExistingClip], list[SkippedClip]]:
+    """The clips to audit under `folder`, each with its condition (and category when grouping by categories),
+    and the clips that cannot be audited, each with the one sentence that says why.
+
+    A clip whose own files do not say what it shows (no manifest, an unreadable one, or one naming no
+    known condition) is skipped, so that one stray file does not stop the audit of the others. A wrong
+    labels CSV is the user's own input and is refused as a whole. `groups`, when given, keeps only
+    clips of those condition (or category) ids.
     """
     from core.catalogue import default_catalogue
 
@@ -122,47 +135,68 @@ def existing_clips(folder: str | Path, labels_csv: str | Path | None, group_by: 
     if not folder.is_dir():
         raise ValidationError(f"clips folder '{folder}' does not exist or is not a folder.")
     labels = read_labels(Path(labels_csv).expanduser(), folder) if labels_csv else None
+    if labels is not None:
+        _check_labels(labels, Path(labels_csv), catalogue)
     paths = sorted(labels) if labels is not None else video_files(folder)
     if not paths:
         raise ValidationError(f"clips folder '{folder}' holds no video files ({', '.join(VIDEO_SUFFIXES)}).")
-    clips = []
+    found: list[ExistingClip] = []
+    skipped: list[SkippedClip] = []
     for path in paths:
-        info = read_manifest(path)
-        if labels is not None:
-            label = labels[path]
-            if "category" in label:
-                info["category"] = label["category"]
-                info["condition"] = None
-            else:
-                info["condition"] = label["condition"]
-        category = info.get("category")
-        if category:
-            slots = catalogue.slots_for(category)  # validates the id
-            info["condition"] = info.get("condition") or slots.conditions
-            info["event"], info["road"] = info.get("event") or slots.event, info.get("road") or slots.road
-        condition = info.get("condition")
-        if not condition:
-            raise ValidationError(f"clip '{path.name}' has no manifest naming its condition; give a labels CSV "
-                                  f"with columns clip,condition.")
-        catalogue.condition(condition)
-        if group_by == "categories":
-            if not category:
-                raise ValidationError(f"clip '{path.name}' has no category (scenario id) in its manifest or the "
-                                      f"labels CSV, so it cannot be audited by category.")
-            group = category
-        else:
-            group = condition
-        if groups is not None and group not in groups:
-            continue
-        clips.append(ExistingClip(
-            clip_id=_clip_id(path, folder), path=path, group=group, condition=condition,
-            event=info.get("event"), road=info.get("road"), category=category, manifest=info.get("manifest"),
-            seed=info.get("seed"), prompt=info.get("prompt"), image=info.get("image"),
-            model_id=info.get("model_id"), weights_sha256=info.get("weights_sha256"),
-            adapters=list(info.get("adapters") or [])))
+        try:
+            found.append(_existing_clip(path, folder, labels[path] if labels is not None else None, group_by,
+                                        catalogue))
+        except ValidationError as exc:
+            skipped.append(SkippedClip(clip_id=_clip_id(path, folder), path=str(path), reason=str(exc)))
+    if not found:
+        raise ValidationError(f"no clip under '{folder}' can be audited: {skipped[0].reason}")
+    clips = [clip for clip in found if groups is None or clip.group in groups]
     if not clips:
         raise ValidationError(f"no clip under '{folder}' belongs to the audited {group_by}: {', '.join(groups or [])}.")
-    return clips
+    return clips, skipped
+
+
+def _check_labels(labels: dict[Path, dict[str, str]], csv_path: Path, catalogue: Any) -> None:
+    """Every label names a known condition or category (raises for the first that does not)."""
+    for path, label in labels.items():
+        ((kind, value),) = label.items()
+        if not value:
+            raise ValidationError(f"labels file '{csv_path}': the '{kind}' cell of clip '{path.name}' is empty.")
+        if kind == "category":
+            catalogue.slots_for(value)
+        else:
+            catalogue.condition(value)
+
+
+def _existing_clip(path: Path, folder: Path, label: dict[str, str] | None, group_by: str,
+                   catalogue: Any) -> ExistingClip:
+    """One clip with its labels; raises ValidationError (one sentence) when it cannot be audited."""
+    info = read_manifest(path)
+    if label is not None:
+        if "category" in label:
+            info["category"] = label["category"]
+            info["condition"] = None
+        else:
+            info["condition"] = label["condition"]
+    category = info.get("category")
+    if category:
+        slots = catalogue.slots_for(category)  # validates the id
+        info["condition"] = info.get("condition") or slots.conditions
+        info["event"], info["road"] = info.get("event") or slots.event, info.get("road") or slots.road
+    condition = info.get("condition")
+    if not condition:
+        raise ValidationError(f"clip '{path.name}' has no manifest naming its condition; give a labels CSV "
+                              f"with columns clip,condition.")
+    catalogue.condition(condition)
+    if group_by == "categories" and not category:
+        raise ValidationError(f"clip '{path.name}' has no category (scenario id) in its manifest or the "
+                              f"labels CSV, so it cannot be audited by category.")
+    return ExistingClip(
+        clip_id=_clip_id(path, folder), path=path, group=category if group_by == "categories" else condition,
+        condition=condition, event=info.get("event"), road=info.get("road"), category=category,
+        manifest=info.get("manifest"), seed=info.get("seed"), prompt=info.get("prompt"), image=info.get("image"),
+        model_id=info.get("model_id"), weights_sha256=info.get("weights_sha256"),
+        adapters=list(info.get("adapters") or []))
 
 
 def reference_folder(reference: str | Path | None, group: str, condition: str) -> Path | None:
