@@ -133,3 +133,16 @@ def test_rates_survive_h264_encoding(tmp_path, fps):
     (first, last), (start, end) = found["freeze"][0], case.ranges[0]
     slack = reference_lag(fps) - 1  # edge frames that move less than the codec noise
     assert abs(first - start) <= slack and abs(last - end) <= slack
+
+
+def test_reference_pairs_are_frames_a_tenth_of_a_second_apart():
+    frames = render(30.0)
+    prepared = prepare_clip(frames, fps=30.0)
+    direct = np.abs(frames[3:].astype(float) - frames[:-3].astype(float)).mean(axis=(1, 2, 3)) / 255
+    assert prepared.reference_lag == 3 and np.allclose(prepared.reference_mad, direct, atol=1e-12)
+    at_ten = prepare_clip(frames, fps=10.0)  # the same frames taken as 10 fps: adjacent pairs
+    assert at_ten.reference_lag == 1 and np.array_equal(at_ten.reference_mad, at_ten.pair_mad)
+    # A clip no longer than the lag compares its first and last frames.
+    short = prepare_clip(frames[:3], fps=30.0)
+    first_to_last = np.abs(frames[2].astype(float) - frames[0].astype(float)).mean() / 255
+    assert short.reference_lag == 2 and np.allclose(short.reference_mad, [first_to_last], atol=1e-12)

@@ -145,6 +145,56 @@ def open_frames(source: np.ndarray | str | Path) -> tuple[str, float, Iterator[n
     return path.name, fps, frames_from_pipe()
 
 
+class _FullResolutionStats:
+    """Per-frame and per-pair statistics of full-resolution uint8 frames, fed one frame at a time.
+
+    cv2.norm works straight on uint8 and accumulates in double precision, so no float copy is made.
+    The last `lag` frames are kept (references, not copies) for the reference-pair difference.
+    """
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.means: list[tuple[float, ...]] = []
+        self.mads: list[float] = []
+        self.cosines: list[float] = []
+        self.lag_mads: list[float] = []
+        self.recent: deque[np.ndarray] = deque(maxlen=lag)
+        self.prev_sq = 0.0
+
+    def add(self, frame: np.ndarray) -> None:
+        import cv2
+
+        sq = cv2.norm(frame, cv2.NORM_L2SQR)
+        self.means.append(cv2.mean(frame)[:3])
+        if self.recent:
+            prev = self.recent[-1]
+            self.mads.append(cv2.norm(prev, frame, cv2.NORM_L1))
+            diff_sq = cv2.norm(prev, frame, cv2.NORM_L2SQR)
+            denom = np.sqrt(self.prev_sq * sq)
+            # <a,b> = (|a|² + |b|² − |a−b|²) / 2; two black frames count as identical.
+            self.cosines.append((self.prev_sq + sq - diff_sq) / (2.0 * denom) if denom > 0
+                                else float(self.prev_sq == sq))
+        if self.lag > 1 and len(self.recent) == self.lag:
+            self.lag_mads.append(cv2.norm(self.recent[0], frame, cv2.NORM_L1))
+        self.recent.append(frame)
+        self.prev_sq = sq
+
+    def fields(self, pixels: float) -> dict[str, Any]:
+        """The PreparedClip fields: mean_rgb, pair_mad, pair_cosine, reference_lag, reference_mad."""
+        import cv2
+
+        lag, lag_mads = self.lag, self.lag_mads
+        if lag > 1 and not lag_mads:
+            # A clip no longer than the lag (3 frames at 30 fps): its first and last frames are the
+            # pair closest to 0.1 s apart that it has.
+            lag, lag_mads = len(self.recent) - 1, [cv2.norm(self.recent[0], self.recent[-1], cv2.NORM_L1)]
+        pair_mad = np.asarray(self.mads, dtype=np.float64) / (pixels * 255.0)
+        return dict(mean_rgb=np.asarray(self.means, dtype=np.float64) / 255.0, pair_mad=pair_mad,
+                    pair_cosine=np.clip(np.asarray(self.cosines, dtype=np.float64), -1.0, 1.0),
+                    reference_lag=lag,
+                    reference_mad=pair_mad if lag == 1 else np.asarray(lag_mads, dtype=np.float64) / (pixels * 255.0))
+
+
 def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_side: int = ANALYSIS_LONG_SIDE,
                  detail_long_side: int = DETAIL_LONG_SIDE) -> PreparedClip:
     """Decode (streaming) and reduce a clip once; a PreparedClip passes through unchanged.
@@ -162,11 +212,9 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
     start = time.perf_counter()
     name, file_fps, frames = open_frames(source)
     clip_fps = float(fps) if (fps and name == "array") else file_fps
-    lag = reference_lag(clip_fps)
-    analysis, detail, thumbs, means, mads, cosines, lag_mads = [], [], [], [], [], [], []
-    recent: deque[np.ndarray] = deque(maxlen=lag)  # the last `lag` full-resolution frames
-    first = prev = None
-    prev_sq = 0.0
+    stats = _FullResolutionStats(reference_lag(clip_fps))
+    analysis, detail, thumbs = [], [], []
+    first = None
     for frame in frames:
         if first is None:
             first = frame.copy()
@@ -175,19 +223,7 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
             detail_size = scaled_size(width, height, max(detail_long_side, analysis_long_side))
             analysis_size = scaled_size(width, height, analysis_long_side)
             thumb_size = (THUMB_WIDTH, max(1, round(THUMB_WIDTH * height / width)))
-        # Full-resolution statistics straight from uint8: cv2.norm accumulates in double precision.
-        sq = cv2.norm(frame, cv2.NORM_L2SQR)
-        means.append(cv2.mean(frame)[:3])
-        if prev is not None:
-            mads.append(cv2.norm(prev, frame, cv2.NORM_L1))
-            diff_sq = cv2.norm(prev, frame, cv2.NORM_L2SQR)
-            denom = np.sqrt(prev_sq * sq)
-            # <a,b> = (|a|² + |b|² − |a−b|²) / 2; two black frames count as identical.
-            cosines.append((prev_sq + sq - diff_sq) / (2.0 * denom) if denom > 0 else float(prev_sq == sq))
-        if lag > 1 and len(recent) == lag:
-            lag_mads.append(cv2.norm(recent[0], frame, cv2.NORM_L1))
-        recent.append(frame)
-        prev, prev_sq = frame, sq
+        stats.add(frame)
         small = cv2.resize(frame, detail_size, interpolation=cv2.INTER_AREA) if detail_size != (width, height) else frame
         gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         detail.append(gray)
@@ -200,18 +236,8 @@ def prepare_clip(source: ClipSource, fps: float | None = None, analysis_long_sid
         raise ValidationError(f"video '{name}' holds no frames.")
     num_frames = len(analysis)
     _check_size(num_frames, width, height, f"video '{name}'" if name != "array" else "clip")
-    if not lag_mads and lag > 1:
-        # A clip shorter than the lag (3 frames at 30 fps): its first and last frames are the
-        # pair closest to 0.1 s apart that it has.
-        lag = num_frames - 1
-        lag_mads.append(cv2.norm(recent[0], prev, cv2.NORM_L1))
-    pixels = float(width * height * 3)
-    pair_mad = np.asarray(mads, dtype=np.float64) / (pixels * 255.0)
     return PreparedClip(
         name=name, num_frames=num_frames, height=height, width=width, fps=clip_fps,
         analysis_gray=np.stack(analysis), detail_gray=np.stack(detail), thumbs=np.stack(thumbs),
-        first_frame=first, mean_rgb=np.asarray(means, dtype=np.float64) / 255.0,
-        pair_mad=pair_mad,
-        pair_cosine=np.clip(np.asarray(cosines, dtype=np.float64), -1.0, 1.0), reference_lag=lag,
-        reference_mad=pair_mad if lag == 1 else np.asarray(lag_mads, dtype=np.float64) / (pixels * 255.0),
+        first_frame=first, **stats.fields(float(width * height * 3)),
         prepare_seconds=time.perf_counter() - start)
