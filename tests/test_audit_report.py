@@ -16,6 +16,7 @@ from core.audit.compare import compare_audits
 from core.audit.drilldown import clip_detail, condition_clips
 from core.audit.export import clips_csv, conditions_csv, export_reports, neutralise
 from core.audit.report import SECTIONS
+from core.audit.records import SIGNED_IN, TYPED
 from core.audit.store import add_signoff, list_audits, load_audit
 from core.errors import ValidationError
 from tests.test_audit_fixtures import finished_audit, synth_clips, synth_reference  # noqa: F401
@@ -77,12 +78,18 @@ def test_report_opens_offline_in_headless_chromium_without_network_requests(sign
                                    timeout=60_000)
             rendered = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
             sections = page.evaluate("Array.from(document.querySelectorAll('section')).map(s => s.id)")
+            # Every worst clip plays from the audit folder, though the clips were audited where they lay.
+            page.wait_for_function("() => { const v = [...document.querySelectorAll('#worst-clips video')];"
+                                   " return v.length && v.every(x => x.readyState >= 1 && x.duration > 0); }",
+                                   timeout=30_000)
+            players = page.evaluate("document.querySelectorAll('#worst-clips video').length")
         finally:
             browser.close()
     assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests
     assert errors == []
     assert rendered == page_charts(files.html)
     assert set(SECTIONS) <= set(sections)
+    assert players == 9  # 3 worst clips × 3 conditions
 
 
 def page_charts(html_path: Path) -> int:
@@ -131,8 +138,23 @@ def test_signoff_validation_and_listing(finished_audit):  # noqa: F811
         add_signoff(finished_audit.audit_dir, finished_audit.clips[0].clip_id, "accept", "  ")
     with pytest.raises(ValidationError, match="not part of the audit"):
         add_signoff(finished_audit.audit_dir, "nope", "accept", "Dana")
+    with pytest.raises(ValidationError, match="identity"):
+        add_signoff(finished_audit.audit_dir, finished_audit.clips[0].clip_id, "accept", "Dana", identity="sso")
     listed = list_audits(Path(finished_audit.audit_dir).parent)
     assert [a.name for a in listed] == ["synth-audit"] and listed[0].clips == 9
+
+
+def test_signoff_records_how_the_reviewer_was_known(finished_audit, tmp_path):  # noqa: F811
+    folder = tmp_path / "synth-audit"
+    shutil.copytree(finished_audit.audit_dir, folder)
+    clip_id = finished_audit.clips[0].clip_id
+    add_signoff(folder, clip_id, "accept", "dana", "ok", identity=SIGNED_IN)
+    add_signoff(folder, finished_audit.clips[1].clip_id, "reject", "Typed Name")
+    audit = load_audit(folder)
+    assert [s.identity for s in audit.signoffs] == [SIGNED_IN, TYPED]
+    html = export_reports(audit).html.read_text(encoding="utf-8")
+    section = html.split('<section id="signoffs">')[1].split("</section>")[0]
+    assert "<td>dana</td><td>signed in</td>" in section and "<td>Typed Name</td><td>typed name</td>" in section
 
 
 def test_drilldown_and_every_chart_has_a_reading(signed_audit):

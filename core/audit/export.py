@@ -119,7 +119,7 @@ def export_reports(audit: AuditResult, out_dir: str | Path | None = None, compar
     files = ReportFiles(html=out / "report.html", clips_csv=out / "clips.csv", conditions_csv=out / "conditions.csv",
                         json=out / "audit-report.json")
     charts = report_charts(audit, comparison)
-    write_text_atomic(files.html, render_report(audit, comparison, charts))
+    write_text_atomic(files.html, render_report(audit, comparison, charts, base=out))
     write_text_atomic(files.clips_csv, clips_csv(audit))
     write_text_atomic(files.conditions_csv, conditions_csv(audit))
     write_text_atomic(files.json, export_json(audit, comparison, charts))

@@ -1,7 +1,8 @@
 """The self-contained HTML report of an audit: opens offline, makes no network request.
 
 plotly.js is embedded once (from the installed plotly package) and every figure is a div that uses it;
-thumbnails are base64 PNGs; styles are inline with system fonts only (no web fonts, no CDN). Every
+thumbnails are base64 PNGs; the worst clips play from the audit folder's media/ files, linked relative
+to the report (too large to embed: keep the report in its folder); styles are inline with system fonts only (no web fonts, no CDN). Every
 piece of text that comes from a user (plan name, comments, reviewer names, clip names) is HTML-escaped.
 
 Sections, each an element with a stable id the tests check: summary, gates, conditions, cross, charts,
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from core.audit.aggregate import REJECTION_LABEL
 from core.audit.charts import GATE_LABELS, report_charts
-from core.audit.records import FAIL, PASS, AuditResult
+from core.audit.records import FAIL, PASS, SIGNED_IN, AuditResult
 from core.audit.stats import Interval
 from core.metrics.detectors import DETECTORS
 
@@ -36,7 +39,7 @@ vertical-align:top;overflow-wrap:anywhere}th{background:#f5f5f5}td.num{text-alig
 margin:12px 0;font-weight:600}.verdict{font-size:22px;padding:8px 14px;display:inline-block;border-radius:4px}
 .reading{color:#37474f;font-style:italic;margin:0 0 24px}.note{background:#fce4ec;border-left:4px solid #c2185b;padding:6px 10px;
 margin:6px 0}.thumb{max-width:100%;border:1px solid #ccc}pre{background:#fafafa;border:1px solid #eee;padding:8px;
-overflow:auto;font-size:12px}.muted{color:#757575}
+overflow:auto;font-size:12px}.muted{color:#757575}video.clip{width:256px;max-width:100%}
 """
 
 
@@ -175,10 +178,22 @@ def _thumbnail(audit: AuditResult, name: str | None) -> str:
     return f'<img class="thumb" alt="first, flagged or middle, and last frame" src="data:image/png;base64,{data}">'
 
 
-def _worst(audit: AuditResult) -> str:
+def _video(audit: AuditResult, clip: Any, base: Path) -> str:
+    """A player for the clip's file in the audit folder, linked relative to the report (works offline)."""
+    from core.audit.media import clip_media
+
+    shown = clip_media(audit, clip)
+    if shown is None:
+        return '<span class="muted">no playable file</span>'
+    src = quote(Path(os.path.relpath(shown, base.resolve())).as_posix())
+    return f'<video class="clip" src="{escape(src)}" controls muted loop playsinline preload="metadata"></video>'
+
+
+def _worst(audit: AuditResult, base: Path) -> str:
     signoffs = audit.latest_signoffs()
     parts = ['<section id="worst-clips"><h2>Worst clips per condition</h2><p class="muted">Frames shown: first, first '
-             'flagged (else middle), last. Flagged frame ranges are inclusive, 0-based.</p>']
+             'flagged (else middle), last. Flagged frame ranges are inclusive, 0-based. The players read the '
+             'clips from the audit folder beside this report (media/), so keep the folder together.</p>']
     for summary in audit.conditions:
         rows = []
         for clip_id in summary.clips_worst_first[:WORST_CLIPS_SHOWN]:
@@ -187,12 +202,13 @@ def _worst(audit: AuditResult) -> str:
                 continue
             flags = "; ".join(f"{name} {', '.join(f'{a}–{b}' for a, b in spans)}" for name, spans in clip.flags.items())
             signoff = signoffs.get(clip_id)
-            rows.append([_td(clip_id), f"<td>{_thumbnail(audit, clip.thumbnail)}</td>",
+            rows.append([_td(clip_id), f"<td>{_thumbnail(audit, clip.thumbnail)}</td><td>{_video(audit, clip, base)}</td>",
                          _td(clip.error or ("pass" if clip.passed else "fail"), "" if clip.error else _status_class(PASS if clip.passed else FAIL)),
                          _td(_num(clip.values.get("tcs"))), _td(flags or "none"),
                          _td(f"{signoff.decision} by {signoff.reviewer}" if signoff else "not signed off")])
         parts.append(f"<h3>{escape(summary.label)} ({escape(summary.group)})</h3>"
-                     + _table(["clip", "frames", "card", "TCS", "flagged frames", "sign-off"], rows, raw_cells=True))
+                     + _table(["clip", "frames", "clip", "card", "TCS", "flagged frames", "sign-off"], rows,
+                              raw_cells=True))
     parts.append("</section>")
     return "".join(parts)
 
@@ -208,9 +224,10 @@ def _comparison(comparison: Any) -> str:
 
 def _signoffs(audit: AuditResult) -> str:
     latest = audit.latest_signoffs()
-    rows = [[s.clip_id, s.decision, s.reviewer, s.comment, s.timestamp] for s in latest.values()]
+    rows = [[s.clip_id, s.decision, s.reviewer, "signed in" if s.identity == SIGNED_IN else "typed name", s.comment,
+             s.timestamp] for s in latest.values()]
     accepted = sum(1 for s in latest.values() if s.decision == "accept")
-    body = (_table(["clip", "decision", "reviewer", "comment", "time (UTC)"], rows) if rows
+    body = (_table(["clip", "decision", "reviewer", "reviewer identity", "comment", "time (UTC)"], rows) if rows
             else '<p class="muted">No clip has been signed off yet.</p>')
     return (f'<section id="signoffs"><h2>Sign-offs</h2><p>{len(latest)} of {len(audit.clips)} clips signed off '
             f"({accepted} accepted, {len(latest) - accepted} rejected; {len(audit.signoffs)} decisions in the history).</p>"
@@ -249,12 +266,17 @@ def _method(audit: AuditResult) -> str:
             "with I3D features and a reference.</p></section>")
 
 
-def render_report(audit: AuditResult, comparison: Any = None, charts: list[Any] | None = None) -> str:
-    """The whole report as one HTML string (about 5 MB: plotly.js is embedded); charts default to report_charts."""
+def render_report(audit: AuditResult, comparison: Any = None, charts: list[Any] | None = None,
+                  base: str | Path | None = None) -> str:
+    """The whole report as one HTML string (about 5 MB: plotly.js is embedded); charts default to report_charts.
+
+    base: the folder the report is written to (default the audit's folder); clip players link relative to it.
+    """
     import plotly.offline
 
     charts = charts if charts is not None else report_charts(audit, comparison)
-    body = [_summary(audit), _gates(audit), _conditions(audit), _cross(audit), _charts(charts), _worst(audit)]
+    base = Path(base or audit.audit_dir or ".")
+    body = [_summary(audit), _gates(audit), _conditions(audit), _cross(audit), _charts(charts), _worst(audit, base)]
     if comparison is not None:
         body.append(_comparison(comparison))
     body += [_signoffs(audit), _provenance(audit), _method(audit)]

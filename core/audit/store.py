@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.atomic import atomic_path, write_json_atomic
-from core.audit.records import AuditResult, ClipRecord, SignOff
+from core.audit.records import SIGNED_IN, TYPED, AuditResult, ClipRecord, SignOff
 from core.errors import ValidationError
 
 _SIGNOFF_LOCK = threading.Lock()  # one writer at a time per process (the web app serves several users)
@@ -194,14 +194,20 @@ def list_audits(root: str | Path | None = None) -> list[AuditListing]:
     return sorted(listings, key=lambda a: a.created_utc, reverse=True)
 
 
-def add_signoff(audit_dir: str | Path, clip_id: str, decision: str, reviewer: str, comment: str = "") -> SignOff:
-    """Record a reviewer's accept/reject of one clip in <audit>/signoffs.json (atomic; history kept)."""
+def add_signoff(audit_dir: str | Path, clip_id: str, decision: str, reviewer: str, comment: str = "",
+                identity: str = TYPED) -> SignOff:
+    """Record a reviewer's accept/reject of one clip in <audit>/signoffs.json (atomic; history kept).
+
+    identity: SIGNED_IN when `reviewer` is the studio's signed-in user, TYPED when it is free text.
+    """
     from datetime import datetime, timezone
 
     root = resolve_audit_dir(audit_dir)
     store = AuditStore(root)
     if decision not in ("accept", "reject"):
         raise ValidationError(f"sign-off decision must be 'accept' or 'reject', got {decision!r}.")
+    if identity not in (SIGNED_IN, TYPED):
+        raise ValidationError(f"sign-off identity must be '{SIGNED_IN}' or '{TYPED}', got {identity!r}.")
     reviewer = (reviewer or "").strip()
     if not reviewer or len(reviewer) > 100:
         raise ValidationError("sign-off reviewer must be a name of 1 to 100 characters.")
@@ -213,7 +219,7 @@ def add_signoff(audit_dir: str | Path, clip_id: str, decision: str, reviewer: st
     if clip_id not in known:
         raise ValidationError(f"clip '{clip_id}' is not part of the audit in '{root}'.")
     signoff = SignOff(clip_id=clip_id, decision=decision, reviewer=reviewer, comment=comment,
-                      timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                      timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), identity=identity)
     with _SIGNOFF_LOCK:
         history = store.load_signoffs()
         history.append(signoff)
