@@ -78,3 +78,45 @@ def test_user_catalogue_missing_fields_is_an_error(tmp_path):
     user.write_text("events:\n  - {id: x}\n")
     with pytest.raises(ValidationError, match="needs id, label and phrase"):
         load_catalogue(user)
+
+
+# -- one rule for a scenario versus the three slots (CLI, web and API share it) ------------------------
+def test_scenario_alone_or_with_its_own_slots_is_the_scenario():
+    cat = default_catalogue()
+    for category in cat.categories.values():
+        own = (category.event, category.conditions, category.road)
+        assert cat.scenario_or_slots(category.id) == (category.id, None)
+        # The page's slot menus always show the picked scenario's own slots.
+        assert cat.scenario_or_slots(category.id, *own) == (category.id, None)
+
+
+def test_scenario_with_different_slots_is_refused_in_one_sentence():
+    cat = default_catalogue()
+    with pytest.raises(ValidationError) as info:
+        cat.scenario_or_slots("night_construction", "tire_debris", "", "")
+    message = str(info.value)
+    assert "event 'tire_debris'" in message and "not both" in message and "\n" not in message
+
+
+def test_slots_without_scenario_must_be_all_three_and_known():
+    cat = default_catalogue()
+    assert cat.scenario_or_slots("", "tire_debris", "night", "rural_road") == (
+        None, ScenarioSlots("tire_debris", "night", "rural_road"))
+    assert cat.scenario_or_slots(None) == (None, None)
+    with pytest.raises(ValidationError, match="all three slots"):
+        cat.scenario_or_slots("", "tire_debris", None, "rural_road")
+    with pytest.raises(ValidationError, match="unknown conditions 'noon'"):
+        cat.scenario_or_slots("", "tire_debris", "noon", "rural_road")
+    with pytest.raises(ValidationError, match="unknown scenario 'nope'"):
+        cat.scenario_or_slots("nope")
+
+
+def test_labels_source_marks_a_prompt_that_differs_from_the_slots():
+    cat = default_catalogue()
+    slots = cat.slots_for("night_construction")
+    assert cat.labels_source(slots, cat.render(slots), conditioned_on_slots=False) == "template"
+    baseline = cat.render(cat.slots_for("baseline_clear_highway"))
+    assert cat.labels_source(slots, baseline, conditioned_on_slots=False) == "user_asserted"
+    assert cat.labels_source(slots, cat.render(slots), False, reads_prompt=False) == "user_asserted"
+    assert cat.labels_source(slots, baseline, conditioned_on_slots=True) == "conditioning"
+    assert cat.labels_source(None, baseline, conditioned_on_slots=False) == "none"

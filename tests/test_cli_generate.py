@@ -58,3 +58,31 @@ def test_cli_listings(capsys):
     assert {row["id"] for row in rows} >= {"embedded-default", "ltx-video"}
     unavailable = [row for row in rows if not row["available"]]
     assert all(row["reason"] for row in unavailable)
+
+
+def _generate_args(*argv):
+    import argparse
+
+    from app.commands import generate as generate_command
+
+    parser = argparse.ArgumentParser()
+    generate_command.register(parser.add_subparsers())
+    return parser.parse_args(["generate", "--image", "frame.png", *argv])
+
+
+def test_cli_scenario_vs_slots_follows_the_core_rule():
+    from app.commands.generate import request_from_args
+    from core.catalogue import ScenarioSlots
+    from core.errors import ValidationError
+
+    # The scenario's own slots beside it are the scenario (as the web page sends them).
+    request = request_from_args(_generate_args("--scenario", "night_construction", "--event", "construction_zone",
+                                               "--conditions", "night", "--road", "four_lane_interstate"))
+    assert (request.scenario, request.slots) == ("night_construction", None)
+    request = request_from_args(_generate_args("--event", "tire_debris", "--conditions", "night",
+                                               "--road", "rural_road"))
+    assert (request.scenario, request.slots) == (None, ScenarioSlots("tire_debris", "night", "rural_road"))
+    with pytest.raises(ValidationError, match="not both"):
+        request_from_args(_generate_args("--scenario", "night_construction", "--conditions", "dust_storm"))
+    with pytest.raises(ValidationError, match="all three slots"):
+        request_from_args(_generate_args("--event", "tire_debris"))

@@ -184,3 +184,50 @@ def test_progress_reports_carry_preview_slot(tiny_model, first_frame_png, tmp_pa
                                          on_progress=seen.append, with_preview=True)
     # LTX decodes whole temporal chunks, so it offers no cheap preview; the slot is None, not a fake frame.
     assert [p.preview for p in seen] == [None, None]
+
+
+@pytest.mark.parametrize("family, prompt, expected", [
+    ("cogvideox_i2v", None, "template"),
+    ("cogvideox_i2v", "dashcam view of normal traffic during daytime on a four-lane interstate", "user_asserted"),
+    ("svd", None, "user_asserted"),  # image-only: nothing it reads says what the labels say
+])
+def test_manifest_says_where_the_labels_come_from(family, prompt, expected, tiny_model, first_frame_png, tmp_path):
+    request = _request(tiny_model(family), family, image=first_frame_png, scenario="night_construction",
+                       prompt=prompt)
+    result = Engine(output_dir=tmp_path).generate(request)
+    provenance = json.loads(result.manifest_path.read_text())["result"]["provenance"]
+    assert provenance["slots"] == {"event": "construction_zone", "conditions": "night",
+                                   "road": "four_lane_interstate"}
+    assert provenance["labels_source"] == expected
+
+
+def _conditioning_spy(monkeypatch) -> list:
+    """Record the slot rows the embedded pipeline conditions on (the non-negative call of `slots`)."""
+    from core.default_model.pipeline import EmbeddedI2VPipeline
+    from core.default_model.prompts import vocabularies
+
+    seen, original = [], EmbeddedI2VPipeline.slots
+
+    def spy(self, prompt=None, event=None, conditions=None, road=None, allow_partial=False):
+        rows = original(self, prompt, event, conditions, road, allow_partial)
+        if not allow_partial:
+            vocab = vocabularies(self.denoiser.config)
+            seen.append({k: vocab[k][getattr(rows, k) - 1] for k in ("event", "conditions", "road")})
+        return rows
+
+    monkeypatch.setattr(EmbeddedI2VPipeline, "slots", spy)
+    return seen
+
+
+@pytest.mark.parametrize("prompt", [None, "dashcam view of normal traffic during daytime on a four-lane interstate"])
+def test_embedded_model_is_conditioned_on_exactly_the_recorded_slots(prompt, first_frame_png, tmp_path, monkeypatch):
+    seen = _conditioning_spy(monkeypatch)
+    request = GenerationRequest(image=first_frame_png, scenario="night_construction", prompt=prompt,
+                                num_inference_steps=1, num_frames=2, seed=3)
+    result = Engine(output_dir=tmp_path).generate(request)
+    provenance = json.loads(result.manifest_path.read_text())["result"]["provenance"]
+    assert seen and all(rows == provenance["slots"] for rows in seen)
+    assert provenance["slots"] == {"event": "construction_zone", "conditions": "night",
+                                   "road": "four_lane_interstate"}
+    assert provenance["labels_source"] == "conditioning"
+    assert any("conditioned on the slots" in note for note in result.notes) == (prompt is not None)
