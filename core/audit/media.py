@@ -8,7 +8,7 @@ beside it. So each audited clip, and the one reference clip shown per condition,
 - "original": the clip already lies inside the audit folder and a browser plays it (generated clips);
 - "link": a hard link (same file system: no extra space, same bytes);
 - "copy": a byte copy (another file system, or linking is not allowed);
-- "preview": a small H.264 re-encode, when a browser cannot play the source (e.g. MPEG-4 in an AVI).
+- "preview": a small H.264 re-encode, when the source is not H.264 in MP4 (e.g. MPEG-4 in an AVI, WebM).
 
 Each file's SHA-256 is recorded. A link or copy must hash exactly like the measured clip; when it does
 not (the source changed under the audit), nothing is brought and the clip has no media.
@@ -29,14 +29,16 @@ from core.errors import ValidationError
 if TYPE_CHECKING:
     from core.audit.store import AuditStore
 
-# Codecs Chromium and Firefox play, per container suffix; anything else gets a preview.
-PLAYABLE = {".mp4": ("h264", "av1"), ".m4v": ("h264", "av1"), ".webm": ("vp8", "vp9", "av1")}
+# What every browser plays, per container suffix: H.264 in MP4. Anything else (WebM, AVI, HEVC, ...)
+# gets a preview, so media/ holds only .mp4 files, the one video type the studio's file route serves.
+PLAYABLE = {".mp4": ("h264",), ".m4v": ("h264",)}
+MEDIA_SUFFIX = ".mp4"
 PREVIEW_MAX_WIDTH = 640  # px: enough to judge a clip on screen, small enough to encode in a fraction of a second
 PREVIEW_CRF = 26  # H.264 quality of previews (18 is visually lossless; a preview only has to be watchable)
 
 
 def browser_plays(path: Path) -> bool:
-    """True when Chromium and Firefox play `path` as it is (by container suffix and probed codec)."""
+    """True when every browser plays `path` as it is: H.264 in an MP4 (by suffix and probed codec)."""
     from core.video_io import probe
 
     codecs = PLAYABLE.get(path.suffix.lower())
@@ -98,7 +100,7 @@ def _remove_others(folder: Path, key: str, keep: Path) -> None:
     """
     for path in folder.glob(f"{key}.*") if folder.is_dir() else []:
         rest = path.name[len(key):]
-        ours = rest in PLAYABLE or re.fullmatch(r"\.[0-9a-f]{12}\.preview\.mp4", rest) is not None
+        ours = rest == MEDIA_SUFFIX or re.fullmatch(r"\.[0-9a-f]{12}\.preview\.mp4", rest) is not None
         if ours and path != keep and path.is_file():
             path.unlink()
 
@@ -115,10 +117,10 @@ def bring(store: "AuditStore", key: str, source: Path, sha256: str) -> MediaFile
 
     source, root = Path(source).resolve(), store.root.resolve()
     playable = browser_plays(source)
-    if playable and source.is_relative_to(root):
+    if playable and source.suffix.lower() == MEDIA_SUFFIX and source.is_relative_to(root):
         return MediaFile(path=source.relative_to(root).as_posix(), sha256=sha256, kind="original", source=str(source))
     # A preview is named by its source's hash, so a changed source never reuses a stale preview.
-    name = f"{key}{source.suffix.lower()}" if playable else f"{key}.{sha256[:12]}.preview.mp4"
+    name = f"{key}{MEDIA_SUFFIX}" if playable else f"{key}.{sha256[:12]}.preview{MEDIA_SUFFIX}"
     target = store.media_dir / name
     try:
         _remove_others(target.parent, Path(key).name, target)
