@@ -13,8 +13,8 @@ from tests.metrics_fixtures import clean, write_clip
 WORDS = "dashcam view of a tire debris field during night rain dust storm on highway".split()
 
 
-@pytest.fixture(scope="module")
-def tiny_clip_dir(tmp_path_factory):
+def save_tiny_clip(folder):
+    """A tiny random CLIP (model, word-level tokenizer, image processor) saved with save_pretrained."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast
@@ -32,10 +32,14 @@ def tiny_clip_dir(tmp_path_factory):
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", eos_token="[EOS]",
                                         unk_token="[UNK]", model_max_length=16)
     processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    folder = tmp_path_factory.mktemp("tiny-clip")
     for part in (model, tokenizer, processor):
         part.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_clip_dir(tmp_path_factory):
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 def reference_score(handle: ClipModel, frames: list[np.ndarray], prompt: str) -> list[float]:
@@ -56,7 +60,7 @@ def reference_score(handle: ClipModel, frames: list[np.ndarray], prompt: str) ->
 
 
 def test_tiny_clip_loaded_by_path_scores_frames(tiny_clip_dir):
-    load_clip.cache_clear()
+    clip_module.clear_cache()
     handle = load_clip(str(tiny_clip_dir))
     assert isinstance(handle, ClipModel) and handle.source == str(tiny_clip_dir)
     frames = clean(20)
@@ -89,11 +93,11 @@ def test_unavailable_for_folder_without_weights(tmp_path):
 
 def test_unavailable_when_not_in_local_cache(monkeypatch):
     monkeypatch.setattr(clip_module, "DEFAULT_MODEL_ID", "scenario-studio-tests/no-such-clip")
-    load_clip.cache_clear()
+    clip_module.clear_cache()
     try:
         marker = load_clip(None)
     finally:
-        load_clip.cache_clear()
+        clip_module.clear_cache()
     assert isinstance(marker, Unavailable)
     assert marker.reason.startswith("unavailable: no CLIP weights at ")
     assert "models--scenario-studio-tests--no-such-clip (local Hugging Face cache)" in marker.reason
@@ -104,3 +108,27 @@ def test_bad_prompt_refused():
 
     with pytest.raises(ValidationError, match="prompt for the CLIP score must be a non-empty string."):
         clip_score(clean(4), "  ", None)
+
+
+def test_weights_installed_after_an_unavailable_answer_are_picked_up(tmp_path):
+    folder = tmp_path / "clip-later"
+    clip_module.clear_cache()
+    assert isinstance(load_clip(str(folder)), Unavailable)  # nothing there yet
+    save_tiny_clip(folder)  # the user installs the weights while the studio runs
+    handle = load_clip(str(folder))
+    assert isinstance(handle, ClipModel) and handle.source == str(folder)
+    assert load_clip(str(folder)) is handle  # a success is kept: loaded once
+
+
+def test_default_weights_installed_later_are_picked_up(tmp_path, monkeypatch):
+    # The default location is a model id looked up in the local HF cache; a local folder stands in for it.
+    folder = tmp_path / "hf-cache-entry"
+    folder.mkdir()
+    monkeypatch.setattr(clip_module, "DEFAULT_MODEL_ID", str(folder))
+    clip_module.clear_cache()
+    try:
+        assert isinstance(load_clip(None), Unavailable)
+        save_tiny_clip(folder)
+        assert isinstance(load_clip(None), ClipModel)
+    finally:
+        clip_module.clear_cache()

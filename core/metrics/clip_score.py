@@ -13,7 +13,8 @@ no other number is reported in its place.
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,39 @@ def _default_location() -> str:
     return f"{cache / ('models--' + DEFAULT_MODEL_ID.replace('/', '--'))} (local Hugging Face cache)"
 
 
-@functools.lru_cache(maxsize=4)
+# Loaded CLIPs by location, most recently used last. Only successful loads are kept: an "unavailable"
+# answer is looked up again next time, so weights installed while the studio runs are picked up
+# without a restart (a miss costs a file check, or a failed local-only lookup in the HF cache).
+_LOADED: OrderedDict[str | None, ClipModel] = OrderedDict()
+_LOADED_MAX = 4  # each CLIP ViT-B/32 holds about 600 MB
+_LOCK = threading.Lock()  # audit workers and page handlers may ask at once; load each location once
+
+
 def load_clip(location: str | None = None) -> ClipModel | Unavailable:
     """CLIP from folder `location`, or DEFAULT_MODEL_ID from the local HF cache; never downloads.
 
     Loaded once per location. Returns Unavailable (not an exception) when weights are missing, so a
-    batch of clips still gets every other measure.
+    batch of clips still gets every other measure; that answer is not remembered (see _LOADED).
     """
+    with _LOCK:
+        if location in _LOADED:
+            _LOADED.move_to_end(location)
+            return _LOADED[location]
+        loaded = _load(location)
+        if isinstance(loaded, ClipModel):
+            _LOADED[location] = loaded
+            while len(_LOADED) > _LOADED_MAX:
+                _LOADED.popitem(last=False)
+        return loaded
+
+
+def clear_cache() -> None:
+    """Forget every loaded CLIP (tests; or to free memory)."""
+    with _LOCK:
+        _LOADED.clear()
+
+
+def _load(location: str | None) -> ClipModel | Unavailable:
     if location is not None:
         folder = Path(location).expanduser()
         if not (folder / "config.json").is_file():
