@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
+from pathlib import Path
 
 from core.errors import StudioError
 
@@ -37,12 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def sweep_unfinished_writes(data_dir: Path | None = None) -> None:
+    """Remove temporary files that killed writers left in the data folder (core.atomic.sweep_partials).
+
+    Every command runs it at start-up (serve again for its --data-dir); it never creates the folder.
+    """
+    from core.atomic import sweep_partials
+    from core.paths import data_dir as default_data_dir
+
+    folder = Path(data_dir or default_data_dir()).expanduser()
+    if folder.is_dir():
+        for path in sweep_partials(folder):
+            logging.getLogger("scenario_studio").info("removed an unfinished write: %s", path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        sweep_unfinished_writes()
         return int(args.handler(args) or 0)
     except StudioError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     config = make_config(data_dir=args.data_dir or data_dir(), models_dir=args.models_dir or models_dir(),
                          host=args.host, port=args.port, auth_enabled=auth is not None,
                          max_waiting=args.queue_size, device=args.device)
+    from app.cli import sweep_unfinished_writes
+
+    sweep_unfinished_writes(config.data_dir)  # --data-dir may differ from the folder main() swept
     if config.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("binding to %s: the studio is reachable from other machines%s", config.host,
                     "" if auth else " and has no sign-in (add --auth)")
