@@ -9,6 +9,7 @@ at a time, and never holds the generation gate.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 import weakref
@@ -201,3 +202,37 @@ def test_quality_cards_run_at_most_the_metrics_limit_at_once(tmp_path, monkeypat
     for tab in tabs:
         tab.join(10)
     assert peak[0] == 2 and cards == ["card of /clips/a.mp4"] * 4
+
+
+# -- the studio's Gradio groups -------------------------------------------------------------------
+def test_gradio_groups_keep_the_limits_the_gates_rely_on(tmp_path):
+    """Gradio gives a concurrency group the lowest limit of any listener in it ("default" counts as the
+    queue's default of 1; None sets nothing), so one stray listener would shrink a group for good
+    (gradio/queueing.py, Queue.create_event_queue_for_fn). Generation must stay wide enough that the
+    gate, not Gradio, holds the line; metrics must stay at the configured bound."""
+    from app.web import build_studio, make_config
+
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    try:
+        demo, ctx = build_studio(make_config(tmp_path / "data", port=None, max_waiting=3))
+    finally:
+        if previous is None:
+            os.environ.pop("GRADIO_TEMP_DIR", None)
+        else:
+            os.environ["GRADIO_TEMP_DIR"] = previous
+    groups: dict[str, list] = {}
+    for block_fn in demo.fns.values():
+        groups.setdefault(block_fn.concurrency_id, []).append(block_fn)
+
+    def effective(group: str) -> int | None:
+        limits = [1 if f.concurrency_limit == "default" else f.concurrency_limit for f in groups[group]]
+        return min((limit for limit in limits if limit is not None), default=None)
+
+    def names(group: str) -> set[str]:
+        return {f.name for f in groups[group]}
+
+    assert effective("generation") == ctx.config.max_waiting + 2
+    assert names("generation") == {"generate", "generate_variants"}
+    assert effective("metrics") == ctx.config.metrics_limit and "show_card" in names("metrics")
+    assert effective("unload") == 1 and names("unload") == {"unload"}
+    assert names("audit") == {"run_audit"}
