@@ -27,14 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Generate and audit rare-scenario dashcam clips.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # subcommand not built yet
-                continue
-            raise
-        module.register(subparsers)
+    for module_name in COMMANDS.values():
+        # Every listed subcommand exists; a missing module is a broken install and should fail loudly.
+        importlib.import_module(module_name).register(subparsers)
     return parser
 
 

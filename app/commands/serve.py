@@ -1,4 +1,4 @@
-"""`scenario-studio serve`: start the web studio (Generate, Models and Settings pages)."""
+"""`scenario-studio serve`: start the web studio (Generate, Audit, Present, Models and Settings pages)."""
 
 from __future__ import annotations
 
