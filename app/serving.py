@@ -67,7 +67,10 @@ class ServingPolicy:
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", target):
             return Decision(None)  # a URL: Gradio's own proxy rules apply
         # Gradio joins relative paths to the working folder and checks the resolved path; so does this.
-        path = Path(os.path.abspath(target)).resolve()
+        try:
+            path = Path(os.path.abspath(target)).resolve()
+        except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop: no file to serve
+            return Decision("refuse")
         for root, types in ((self.clips_dir, MEDIA_TYPES), (self.audits_dir, REPORT_TYPES)):
             root = Path(os.path.abspath(root)).resolve()
             if not path.is_relative_to(root):

@@ -136,6 +136,7 @@ def test_every_response_carries_nosniff(studio, dropped):
     responses += [fetch(url, dropped["clips/clip.mp4"]), fetch(url, Path("/etc/hostname")),
                   fetch(url, config.output_dir / "missing.mp4"), fetch(url, dropped["clips/evil.svg"])]
     responses.append(httpx.post(f"{url}gradio_api/upload", files={"files": ("a.txt", b"x")}, timeout=30))
+    responses.append(httpx.get(f"{url}gradio_api/file={config.output_dir}/nul%00.mp4", timeout=30))
     assert {r.status_code for r in responses} >= {200, 403}
     for response in responses:
         assert response.headers.get("x-content-type-options") == "nosniff", (response.url, response.status_code)
@@ -154,3 +155,6 @@ def test_policy_follows_links_to_what_they_point_at(tmp_path):
     assert policy.decide(str(clips / "sub" / ".." / "evil.SVG")).verdict == "refuse"
     assert policy.decide(str(clips / "a.MP4")).verdict == "inline"
     assert policy.decide(str(tmp_path / "elsewhere.html")).verdict is None  # Gradio's own rules
+    (clips / "loop.mp4").symlink_to(clips / "loop.mp4")
+    assert policy.decide(str(clips / "loop.mp4")).verdict == "refuse"  # a link loop: refused, not an error
+    assert policy.decide(str(clips / "nul\x00.mp4")).verdict == "refuse"
