@@ -22,6 +22,7 @@ import numpy as np
 
 from core.atomic import atomic_path
 from core.errors import ValidationError
+from core.mp4_index import read_container_index
 
 
 # Containers ffmpeg decodes that the studio accepts as clips.
@@ -30,13 +31,23 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What ffmpeg reports about a clip: frame size in pixels, frame rate in frames per second."""
+    """What ffmpeg reports about a clip: frame size in pixels, frame rate in frames per second.
+
+    `num_frames` is what decodes; `container_frames` what the container declares (MP4/MOV sample
+    table, else duration × fps from the header; None when unknown). See `check_whole`.
+    """
 
     width: int
     height: int
     fps: float
     num_frames: int
     codec: str
+    container_frames: int | None = None
+
+
+# Outside MP4/MOV only the header's duration × fps is known, and headers round; a shortfall counts
+# as damage only beyond one frame plus this share (an audio track can outlast the video a little).
+_HEADER_SLACK = 0.05
 
 
 # Linux: the encoder's process asks the kernel to SIGKILL it when this process dies (PR_SET_PDEATHSIG,
@@ -124,19 +135,59 @@ def _check_readable(path: Path) -> Path:
     return path
 
 
+def _header(path: Path) -> dict:
+    """ffmpeg's reading of the container header (size, fps, duration, codec); the reader is always closed."""
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        return reader.__next__()
+    finally:
+        reader.close()
+
+
+def _declared_frames(path: Path, meta: dict) -> tuple[int | None, str]:
+    """(frames the container declares, why it is damaged or "")."""
+    index = read_container_index(path)
+    if index is not None:
+        return index.video_frames, index.damage
+    duration, fps = float(meta.get("duration") or 0), float(meta.get("fps") or 0)
+    return (round(duration * fps) if duration > 0 and fps > 0 else None), ""
+
+
 def probe(path: Path) -> VideoInfo:
-    """Read a clip's size, fps and frame count without decoding it fully."""
+    """Read a clip's size, fps, decoded frame count and declared frame count."""
     path = _check_readable(path)
     try:
-        reader = imageio_ffmpeg.read_frames(str(path))
-        meta = reader.__next__()
-        reader.close()
+        meta = _header(path)
         num_frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
     except (RuntimeError, OSError, StopIteration) as exc:
         raise ValidationError(f"video '{path}' could not be decoded: {exc}") from None
     width, height = meta["size"]
+    declared, _ = _declared_frames(path, meta)
     return VideoInfo(width=width, height=height, fps=float(meta["fps"]), num_frames=int(num_frames),
-                     codec=str(meta.get("codec", "")))
+                     codec=str(meta.get("codec", "")), container_frames=declared)
+
+
+def check_whole(path: Path, decoded_frames: int) -> None:
+    """Refuse a file that is cut short or decodes to fewer frames than its container declares.
+
+    Such a clip would be measured as if it were whole (a cut one ends in a false freeze), so it is
+    reported as damaged and never gated as a clip.
+    """
+    path = Path(path)
+    try:
+        meta = _header(path) if read_container_index(path) is None else {}
+    except (RuntimeError, OSError, StopIteration):
+        meta = {}
+    declared, damage = _declared_frames(path, meta)
+    if meta:  # a header estimate: only a clear shortfall counts
+        short = declared is not None and decoded_frames < declared * (1 - _HEADER_SLACK) - 1
+    else:
+        short = declared is not None and decoded_frames < declared
+    if damage or short:
+        reason = damage or "fewer frames decode than it declares"
+        raise ValidationError(f"video '{path.name}' is damaged ({reason}): {decoded_frames} of its "
+                              f"{declared if declared is not None else '?'} frames decode, so it is not "
+                              "measured as a clip.")
 
 
 def iter_frames(path: Path) -> Iterator[np.ndarray]:

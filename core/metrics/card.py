@@ -109,6 +109,10 @@ def build_card(source: ClipSource, *, image: np.ndarray | str | Path | None = No
     timings: dict[str, float] = {}
     if prepared is None:
         prepared = prepare_clip(source)
+    if isinstance(source, (str, Path)):  # a cut file decodes short: refuse it rather than gate it as a clip
+        from core.video_io import check_whole
+
+        check_whole(Path(source), prepared.num_frames)
     timings["decode_and_reduce"] = round(prepared.prepare_seconds, 6)
     flows = get_flows(prepared, flow, backward=True)
     timings["flow_forward"] = round(flows.forward_seconds, 6)
