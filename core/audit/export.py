@@ -52,15 +52,16 @@ def _csv(headers: list[str], rows: list[list[Any]]) -> str:
 def clips_csv(audit: AuditResult) -> str:
     """One row per clip: labels, verdict, fired detectors with frame ranges, every measure, hash, sign-off."""
     keys = [m.key for m in audit.measures]
-    headers = ["clip_id", "condition_group", "condition", "event", "road", "category", "seed", "passed", "fired",
-               "flagged_frames"] + keys + ["sha256", "path", "prompt", "model_id", "weights_sha256",
+    headers = ["clip_id", "condition_group", "condition", "event", "road", "category", "labels_source", "seed",
+               "passed", "fired", "flagged_frames"] + keys + ["sha256", "path", "prompt", "model_id", "weights_sha256",
                                             "signoff", "reviewer", "comment", "signed_at", "error"]
     latest = audit.latest_signoffs()
     rows = []
     for clip in audit.clips:
         signoff = latest.get(clip.clip_id)
         flagged = "; ".join(f"{name} {' '.join(f'{a}..{b}' for a, b in spans)}" for name, spans in clip.flags.items())
-        rows.append([clip.clip_id, clip.group, clip.condition, clip.event, clip.road, clip.category, clip.seed,
+        rows.append([clip.clip_id, clip.group, clip.condition, clip.event, clip.road, clip.category,
+                     clip.labels_source, clip.seed,
                      None if clip.error else clip.passed, ";".join(clip.fired), flagged]
                     + [clip.values.get(k) for k in keys]
                     + [clip.sha256, clip.path, clip.prompt, clip.model_id, clip.weights_sha256,

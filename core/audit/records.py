@@ -82,6 +82,9 @@ class ClipRecord(_Json):
         group: the condition or category id it is audited under; condition/event/road: slots (ids).
         path: MP4 path; sha256: SHA-256 of the MP4 bytes; manifest: the engine's JSON beside it, if any.
         seed, prompt, image (first-frame path), model_id, weights_sha256, adapters: from the manifest.
+        labels_source: the manifest's `provenance.labels_source` ("template", "conditioning",
+            "user_asserted" or "none"; None without one). "user_asserted" means a typed prompt, not the
+            labels, conditioned the model: the labels are the user's word (`labels_asserted`).
         task_key: hash of everything the record depends on; a resumed audit reuses the record only
             when the key matches.
         values: the scalar measures used in statistics (see core.audit.aggregate.MEASURES); None = missing.
@@ -111,6 +114,7 @@ class ClipRecord(_Json):
     model_id: str | None = None
     weights_sha256: str | None = None
     adapters: list[dict[str, Any]] = field(default_factory=list)
+    labels_source: str | None = None
     task_key: str = ""
     values: dict[str, float | None] = field(default_factory=dict)
     passed: bool = False
@@ -126,6 +130,11 @@ class ClipRecord(_Json):
     thumbnail: str | None = None
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def labels_asserted(self) -> bool:
+        """True when the clip's labels are the user's word, not what conditioned the model."""
+        return self.labels_source == "user_asserted"
     media: MediaFile | None = None
 
 

@@ -202,7 +202,8 @@ def _worst(audit: AuditResult, base: Path) -> str:
                 continue
             flags = "; ".join(f"{name} {', '.join(f'{a}–{b}' for a, b in spans)}" for name, spans in clip.flags.items())
             signoff = signoffs.get(clip_id)
-            rows.append([_td(clip_id), f"<td>{_thumbnail(audit, clip.thumbnail)}</td><td>{_video(audit, clip, base)}</td>",
+            mark = " · labels user-asserted (a typed prompt conditioned it)" if clip.labels_asserted else ""
+            rows.append([_td(clip_id + mark), f"<td>{_thumbnail(audit, clip.thumbnail)}</td><td>{_video(audit, clip, base)}</td>",
                          _td(clip.error or ("pass" if clip.passed else "fail"), "" if clip.error else _status_class(PASS if clip.passed else FAIL)),
                          _td(_num(clip.values.get("tcs"))), _td(flags or "none"),
                          _td(f"{signoff.decision} by {signoff.reviewer}" if signoff else "not signed off")])
@@ -249,10 +250,11 @@ def _provenance(audit: AuditResult) -> str:
              ["plan sha256", p.plan_sha256], ["platform", f"{p.platform}; {p.machine}"],
              ["timings", ", ".join(f"{k} {v}" for k, v in p.timings.items())],
              ["library versions", ", ".join(f"{k} {v}" for k, v in sorted(p.libraries.items()))]]
-    hashes = [[c.clip_id, c.group, str(c.seed if c.seed is not None else "–"), c.sha256] for c in audit.clips]
+    hashes = [[c.clip_id, c.group, c.labels_source or "–", str(c.seed if c.seed is not None else "–"), c.sha256]
+              for c in audit.clips]
     return ('<section id="provenance"><h2>Plan and provenance</h2>' + _table(["item", "value"], facts)
             + "<h3>Plan</h3><pre>" + escape(json.dumps(audit.plan, indent=2, sort_keys=True)) + "</pre>"
-            + "<h3>Clips and their SHA-256</h3>" + _table(["clip", "condition", "seed", "sha256 of the MP4"], hashes)
+            + "<h3>Clips and their SHA-256</h3>" + _table(["clip", "condition", "labels from", "seed", "sha256 of the MP4"], hashes)
             + "</section>")
 
 

@@ -223,7 +223,8 @@ class _Run:
                             seed=unit.seed if unit.seed is not None else info.get("seed"),
                             prompt=unit.prompt or info.get("prompt"), image=unit.image,
                             model_id=info.get("model_id"), weights_sha256=info.get("weights_sha256"),
-                            adapters=list(info.get("adapters") or []), task_key=unit.key)
+                            adapters=list(info.get("adapters") or []), labels_source=info.get("labels_source"),
+                            task_key=unit.key)
         start = time.perf_counter()
         try:
             measured = _measure(unit.path, flow=self.flow, gates=self.gates,

@@ -75,7 +75,8 @@ def read_manifest(path: Path) -> dict[str, Any]:
         info.update(event=slots.get("event"), condition=slots.get("conditions"), road=slots.get("road"),
                     category=request.get("scenario"), seed=result.get("seed"), prompt=result.get("prompt"),
                     image=request.get("image"), model_id=result.get("model_id") or model.get("id"),
-                    weights_sha256=model.get("weights_sha256"), adapters=provenance.get("adapters") or [])
+                    weights_sha256=model.get("weights_sha256"), adapters=provenance.get("adapters") or [],
+                    labels_source=provenance.get("labels_source"))
     elif "conditions" in data:  # procedural labels (core.synth.clip_labels)
         info.update(event=data.get("event"), condition=data.get("conditions"), road=data.get("road"),
                     seed=data.get("seed"), prompt=data.get("prompt"), model_id=data.get("generator"))
