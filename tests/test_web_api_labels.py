@@ -112,16 +112,20 @@ def test_a_scenario_with_different_slots_is_refused_in_one_sentence(studio, clie
     assert "not both" in message and "event 'tire_debris'" in message and "\n" not in message.strip(), message
 
 
-def readme_snippet() -> str:
-    """The README's gradio_client example, exactly as the fenced block holds it."""
-    text = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+def client_snippet(doc: str) -> str:
+    """A document's gradio_client example, exactly as its fenced block holds it."""
+    text = (PROJECT_ROOT / doc).read_text(encoding="utf-8")
     blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "gradio_client" in b]
-    assert len(blocks) == 1, "the README should hold one gradio_client example"
+    assert len(blocks) == 1, f"{doc} should hold one gradio_client example"
     return blocks[0]
 
 
+def test_studio_guide_shows_the_same_client_example_as_the_readme():
+    assert client_snippet("docs/STUDIO.md") == client_snippet("README.md")  # so the test below runs both
+
+
 def test_readme_gradio_client_snippet_runs_as_written(studio):
-    source = readme_snippet()
+    source = client_snippet("README.md")
     # Only the two values a reader replaces: where the studio runs and which frame to send.
     source, urls = re.subn(r'^url = ".*?"', f"url = {studio.url!r}", source, flags=re.M)
     source, frames = re.subn(r'^frame = ".*?"', f"frame = {str(studio.sample_frame)!r}", source, flags=re.M)
