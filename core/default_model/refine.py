@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from core.default_model.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
 from core.default_model.data import frames_to_tensor
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def refine_decoder(config: Any, ae: Any, steps: int, lr: float = 3e-4, seed_offset: int = 500_000) -> Any:
     """Train `ae.decoder` for `steps` steps on fresh clips (indices from `seed_offset`, never the
-    stage-1 ones); checkpoint to out_dir/checkpoints/decoder.pt and save out_dir/autoencoder_refined.
+    stage-1 ones); checkpoint to out_dir/checkpoints/decoder.{safetensors,json} and save out_dir/autoencoder_refined.
     Resumes from the checkpoint. Returns the autoencoder (eval mode)."""
     from core.default_model.autoencoder import FrameAutoencoder
     from core.default_model.training import _append_loss, render
@@ -33,13 +34,13 @@ def refine_decoder(config: Any, ae: Any, steps: int, lr: float = 3e-4, seed_offs
     final_dir = Path(config.out_dir) / "autoencoder_refined"
     if (final_dir / "config.json").exists():
         return FrameAutoencoder.from_pretrained(final_dir).eval()
-    state_path = Path(config.out_dir) / "checkpoints" / "decoder.pt"
+    state_path = Path(config.out_dir) / "checkpoints" / "decoder"
     ae.requires_grad_(False)
     ae.decoder.requires_grad_(True)
     optim = torch.optim.AdamW(ae.decoder.parameters(), lr=lr, weight_decay=0.0)
     start = 0
-    if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+    if checkpoint_exists(state_path):
+        state = load_checkpoint(state_path)
         ae.decoder.load_state_dict(state["decoder"])
         optim.load_state_dict(state["optim"])
         start = state["step"]
@@ -68,9 +69,8 @@ def refine_decoder(config: Any, ae: Any, steps: int, lr: float = 3e-4, seed_offs
         _append_loss(Path(config.out_dir), "decoder", step + 1, loss.item(), time.time() - t0)
         if (step + 1) % 50 == 0 or step + 1 == steps:
             log.info("decoder step %d loss %.4f (%.0f s)", step + 1, loss.item(), time.time() - t0)
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"decoder": ae.decoder.state_dict(), "optim": optim.state_dict(), "step": step + 1},
-                       state_path)
+            save_checkpoint(state_path, {"decoder": ae.decoder.state_dict(), "optim": optim.state_dict(),
+                                         "step": step + 1})
     ae.requires_grad_(False)
     ae.eval().save_pretrained(final_dir, safe_serialization=True)
     return ae

@@ -10,7 +10,7 @@ Stage 2 trains the SpaceTimeDenoiser on frozen-autoencoder latents of whole clip
   * classifier-free dropout: with p=`cfg_dropout` all three prompt slots become the null row;
   * an EMA copy of the weights is what gets exported.
 Stage 3 (optional, core.default_model.refine) trains the decoder further with the encoder frozen.
-Everything lands in `out_dir`: checkpoints/ (resumable state), pipeline_step_N/ (diffusers folders),
+Everything lands in `out_dir`: checkpoints/ (resumable state, safetensors + JSON, never pickles), pipeline_step_N/,
 latent_cache/ (encoded clips), losses.jsonl, loss_curve.html and samples/<condition>.mp4.
 """
 
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from core.default_model.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
 from core.default_model.data import LatentClip, LatentPool, frames_to_tensor, spec_for, synth
 from core.default_model.factory import ModelSpec, build_autoencoder, build_denoiser, build_pipeline, build_scheduler
 
@@ -146,10 +147,10 @@ def train_autoencoder(config: TrainConfig, accelerator) -> Any:
     ae = build_autoencoder(config.spec.autoencoder)
     optim = torch.optim.AdamW(ae.parameters(), lr=config.ae_lr, weight_decay=0.0)
     ae, optim = accelerator.prepare(ae, optim)
-    state_path = config.out_dir / "checkpoints" / "autoencoder.pt"
+    state_path = config.out_dir / "checkpoints" / "autoencoder"
     start = 0
-    if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+    if checkpoint_exists(state_path):
+        state = load_checkpoint(state_path)
         accelerator.unwrap_model(ae).load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         start = state["step"]
@@ -180,9 +181,8 @@ def train_autoencoder(config: TrainConfig, accelerator) -> Any:
         if (step + 1) % 100 == 0 or step + 1 == config.ae_steps:
             log.info("autoencoder step %d loss %.4f psnr %.2f dB (%.0f s)", step + 1, loss.item(),
                      _psnr(recon.detach(), x), time.time() - t0)
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"model": accelerator.unwrap_model(ae).state_dict(), "optim": optim.state_dict(),
-                        "step": step + 1}, state_path)
+            save_checkpoint(state_path, {"model": accelerator.unwrap_model(ae).state_dict(),
+                                         "optim": optim.state_dict(), "step": step + 1})
     ae = accelerator.unwrap_model(ae).eval()
     # Latent statistics over a sample of frames -> unit-variance latents for the diffusion model.
     with torch.no_grad():
@@ -279,18 +279,18 @@ def export_pipeline(ae, denoiser, path: Path) -> Path:
 
 
 def train_denoiser(config: TrainConfig, accelerator, ae) -> dict[str, Any]:
-    """Stage 2; resumes from checkpoints/denoiser.pt. Returns a summary (steps, last loss, wall time)."""
+    """Stage 2; resumes from checkpoints/denoiser. Returns a summary (steps, last loss, wall time)."""
     device = accelerator.device
     ae.requires_grad_(False)
     denoiser = build_denoiser(config.spec.denoiser, ae.config.latent_channels)
     ema = copy.deepcopy(denoiser).requires_grad_(False)
     optim = torch.optim.AdamW(denoiser.parameters(), lr=config.lr, betas=(0.9, 0.99), weight_decay=0.01)
     scheduler = build_scheduler()
-    state_path = config.out_dir / "checkpoints" / "denoiser.pt"
+    state_path = config.out_dir / "checkpoints" / "denoiser"
     start, elapsed_before = 0, 0.0
     gen = torch.Generator().manual_seed(config.seed)
-    if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+    if checkpoint_exists(state_path):
+        state = load_checkpoint(state_path)
         denoiser.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         optim.load_state_dict(state["optim"])
@@ -336,10 +336,11 @@ def train_denoiser(config: TrainConfig, accelerator, ae) -> dict[str, Any]:
             log.info("denoiser step %d loss %.4f pool %d (%.0f s)", step, last_loss, len(pool), elapsed)
         out_of_time = config.time_limit_min is not None and elapsed > config.time_limit_min * 60
         if step % config.checkpoint_every == 0 or step == config.steps or out_of_time:
-            state_path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"model": accelerator.unwrap_model(denoiser).state_dict(), "ema": ema.state_dict(),
-                        "optim": optim.state_dict(), "generator": gen.get_state(), "step": step,
-                        "elapsed_s": elapsed, "config": asdict(config)}, state_path)
+            # The config is kept for reading only, as JSON-safe text (it holds paths).
+            save_checkpoint(state_path, {"model": accelerator.unwrap_model(denoiser).state_dict(),
+                                         "ema": ema.state_dict(), "optim": optim.state_dict(),
+                                         "generator": gen.get_state(), "step": step, "elapsed_s": elapsed,
+                                         "config": json.loads(json.dumps(asdict(config), default=str))})
             export_pipeline(ae, ema, config.out_dir / f"pipeline_step_{step:06d}")
             write_loss_curve(config.out_dir)
             log.info("checkpoint at step %d", step)
