@@ -103,7 +103,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                                               column_widths=["46%", "10%", "18%", "10%", "16%"])
                     selected_clip = gr.Textbox(label="Selected clip", interactive=False, elem_id="audit-clip-id")
                     with gr.Group(elem_classes="ss-card"):
-                        reviewer = gr.Textbox(label="Reviewer", max_lines=1, elem_id="audit-reviewer")
+                        # With sign-in on, the reviewer is the signed-in user (filled on page load), not free text.
+                        signed_in = ctx.config.auth_enabled
+                        reviewer = gr.Textbox(label="Reviewer (the signed-in user)" if signed_in else "Reviewer",
+                                              max_lines=1, interactive=not signed_in, elem_id="audit-reviewer")
                         decision = gr.Radio(["accept", "reject"], value="accept", label="Decision",
                                             elem_id="audit-decision")
                         comment = gr.Textbox(label="Comment", lines=2, elem_id="audit-comment")
@@ -238,12 +241,14 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                          api_name="clip_view", concurrency_limit=None)
 
     @ui_errors("The sign-off")
-    def signoff(audit_value: str, clip_id: str, decision: str, reviewer: str, comment: str, group: str):
+    def signoff(audit_value: str, clip_id: str, decision: str, reviewer: str, comment: str, group: str,
+                request: gr.Request):
         """Accept or reject one clip with the reviewer's name and a comment; saved with the audit.
+        With sign-in on, the reviewer is the signed-in user and `reviewer` is ignored.
 
         Returns the refreshed clip table and the clip's detail line.
         """
-        saved = actions.signoff(audit_value, clip_id, decision, reviewer, comment)
+        saved = actions.signoff(audit_value, clip_id, decision, reviewer, comment, request.username)
         audit = actions.load(audit_value)
         rows = actions.clip_rows(audit, group) if group else []
         gr.Info(f"{saved.decision.capitalize()}ed {html.escape(saved.clip_id)} as {html.escape(saved.reviewer)}.")
@@ -277,4 +282,21 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 gr.update(choices=ctx.model_choices()))
 
     refresh_btn.click(refresh, None, [picker, compare_a, compare_b, model], queue=False, api_visibility="private")
-    demo.load(refresh, None, [picker, compare_a, compare_b, model], queue=False, api_visibility="private")
+
+    def on_open(request: gr.Request):
+        """Fresh lists, the newest audit picked (the build-time default may be older), opened on its Results."""
+        choices = actions.audit_choices()
+        chosen = choices[0][1] if choices else None
+        return (gr.update(choices=choices, value=chosen), *refresh()[1:],
+                gr.update(value=request.username) if ctx.config.auth_enabled else gr.update(),
+                gr.Tabs(selected="results") if chosen else gr.Tabs())
+
+    def first_results(value: str | None, measure: str):
+        """The shown audit's results: the picker's change event does not fire for the value it opened with."""
+        if not value:
+            return ("<div class='ss-note'>No saved audit yet: run one on the Run tab.</div>", *[None] * 4,
+                    *[""] * 4, gr.update(choices=[], value=None))
+        return audit_results(value, measure)
+
+    demo.load(on_open, None, [picker, compare_a, compare_b, model, reviewer, tabs], queue=False,
+              api_visibility="private").then(first_results, [picker, measure], results_outputs, **ui)

@@ -223,11 +223,12 @@ class AuditActions:
     def clip_view(self, audit: Any, clip_id: str) -> tuple[str | None, Any, str, str]:
         """The clip's video (when it lies in a served folder), its per-frame chart and reading, and a detail line."""
         from core.audit import charts, clip_detail
+        from core.audit.media import clip_media
 
         detail = clip_detail(audit, clip_id)
         record = detail.record
         chart = charts.clip_frames_chart(audit, clip_id)
-        video = self.servable(record.path)
+        video = self.servable(clip_media(audit, record))
         seed = f"seed {record.seed} · " if record.seed is not None else ""
         signoff = detail.signoff
         status = (f"latest sign-off: **{signoff.decision}** by {html.escape(signoff.reviewer)}"
@@ -238,7 +239,7 @@ class AuditActions:
             line += " · the MP4 is outside the folders this app serves, so it cannot play here."
         return video, chart.figure, chart.reading, line
 
-    def servable(self, path: str | None) -> str | None:
+    def servable(self, path: str | Path | None) -> str | None:
         """The path when the browser may fetch it (inside the clips or audits folder), else None."""
         if not path or not Path(path).is_file():
             return None
@@ -247,14 +248,27 @@ class AuditActions:
         except ValidationError:
             return None
 
+    def reviewer(self, typed: str | None, username: str | None) -> tuple[str, str]:
+        """(name, identity) of who signs off: the signed-in user when sign-in is on (the typed name is then
+        ignored, so nobody signs as someone else), else the typed name, recorded as typed."""
+        from core.audit.records import SIGNED_IN, TYPED
+
+        if self.ctx.config.auth_enabled:
+            if not username:
+                raise ValidationError("sign-off needs the signed-in user; sign in to the studio again.")
+            return username, SIGNED_IN
+        return typed or "", TYPED
+
     def signoff(self, audit_value: str | None, clip_id: str | None, decision: str | None, reviewer: str | None,
-                comment: str | None) -> Any:
+                comment: str | None, username: str | None = None) -> Any:
+        """Record a sign-off; `username` is the request's signed-in user (gr.Request.username)."""
         from core.audit import add_signoff
 
         if not clip_id:
             raise ValidationError("select a clip in the table before signing it off.")
-        return add_signoff(self.audit_dir(audit_value), clip_id, (decision or "").lower(), reviewer or "",
-                           comment or "")
+        name, identity = self.reviewer(reviewer, username)
+        return add_signoff(self.audit_dir(audit_value), clip_id, (decision or "").lower(), name, comment or "",
+                           identity=identity)
 
     def export(self, audit_value: str | None, compare_value: str | None = None) -> list[str]:
         from core.audit import compare_audits, export_reports

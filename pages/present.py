@@ -10,7 +10,6 @@ marks the clips as synthetic.
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -73,7 +72,8 @@ class PresentView:
         self.actions = actions
 
     def show(self, audit_value: str | None, index: int) -> tuple[Any, ...]:
-        from core.audit import charts, condition_clips, reference_clips
+        from core.audit import charts, condition_clips
+        from core.audit.media import clip_media, reference_media
 
         audit = self.actions.load(audit_value)
         if not audit.conditions:
@@ -81,14 +81,15 @@ class PresentView:
         index = int(index or 0) % len(audit.conditions)
         summary = audit.conditions[index]
         rows = condition_clips(audit, summary.group)[:MAX_GENERATED]
-        references = reference_clips(audit, summary.group)
-        cells = [video_cell("Reference", Path(references[0]).stem if references else "no reference clip",
-                            self.actions.servable(references[0]) if references else None, "reference")]
+        # Every tile plays the file the audit brought into its own folder (core.audit.media).
+        reference_name, reference = reference_media(audit, summary.group)
+        cells = [video_cell("Reference", reference_name or "no reference clip", self.actions.servable(reference),
+                            "reference")]
         for row in rows:
             verdict = "error" if row.error else ("passes" if row.passed else "fails") + " its card"
             cells.append(video_cell(row.clip_id, f"{verdict} · TCS {fmt_value(row.tcs)}"
                                     + (f" · signed off: {row.decision}" if row.decision else ""),
-                                    self.actions.servable(row.path), "generated"))
+                                    self.actions.servable(clip_media(audit, audit.clip(row.clip_id))), "generated"))
         title = (f"<div class='ss-present-title'><span class='ss-present-count'>{index + 1} / "
                  f"{len(audit.conditions)}</span> {html.escape(summary.label)} "
                  f"<span class='ss-present-verdict ss-v-{html.escape(summary.verdict.replace(' ', '-'))}'>"
@@ -182,10 +183,10 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     prev_btn.click(lambda value, i: show(value, int(i) - 1), [picker, index], outputs, **ui)
     next_btn.click(lambda value, i: show(value, int(i) + 1), [picker, index], outputs, **ui)
 
-    def on_load(value: str | None):
+    def on_load():
+        """Fresh choices and the newest audit: the build-time default may be older than audits run since."""
         fresh = actions.audit_choices()
-        chosen = value if value else (fresh[0][1] if fresh else None)
-        return gr.update(choices=fresh, value=chosen)
+        return gr.update(choices=fresh, value=fresh[0][1] if fresh else None)
 
     def first_view(value: str | None):
         if not value:
@@ -193,5 +194,5 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                     None, "", 0)
         return show(value, 0)
 
-    demo.load(on_load, [picker], [picker], queue=False, api_visibility="private").then(
+    demo.load(on_load, None, [picker], queue=False, api_visibility="private").then(
         first_view, [picker], outputs, **ui)

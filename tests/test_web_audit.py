@@ -214,3 +214,96 @@ def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
     page.wait_for_timeout(1500)
     paused = page.evaluate("() => Array.from(document.querySelectorAll('#present-grid video')).map(v => v.paused)")
     assert paused == [False, False, False]
+
+
+# -- clips audited where they lie (issue 11 §4), the page opening on its audit (§5) ----------------
+DURATIONS_JS = "() => Array.from(document.querySelectorAll('#present-grid video')).map(v => v.duration)"
+
+
+@pytest.fixture(scope="module")
+def outside_audit(studio, tmp_path_factory) -> Path:
+    """`scenario-studio audit --clips DIR --labels CSV --reference REF --out <data>/audits/outside`, with DIR
+    and REF outside the data folder, so the studio may not serve a single one of the clips themselves."""
+    from core.synth import write_reference_set
+
+    from app.cli import main
+
+    elsewhere = tmp_path_factory.mktemp("not-in-the-data-folder")
+    clips = write_reference_set(elsewhere / "clips", CONDITIONS[:2], 2, base_seed=5, **SYNTH_KW)
+    write_reference_set(elsewhere / "reference", CONDITIONS[:2], 1, base_seed=6, **SYNTH_KW)
+    labels = elsewhere / "labels.csv"
+    labels.write_text("clip,condition\n" + "".join(f"{p.relative_to(elsewhere / 'clips')},{p.parent.name}\n"
+                                                   for p in clips), encoding="utf-8")
+    out = studio["data"] / "audits" / "outside"
+    code = main(["audit", "--clips", str(elsewhere / "clips"), "--labels", str(labels), "--reference",
+                 str(elsewhere / "reference"), "--out", str(out), "--name", "outside", "--quiet"])
+    assert code in (0, 1) and (out / "report.html").is_file()
+    assert not Path(clips[0]).resolve().is_relative_to(studio["data"])
+    return out
+
+
+def test_clips_audited_outside_the_data_folder_play_in_the_drilldown(client, outside_audit):
+    table = client.predict(str(outside_audit), "dust_storm", api_name="/condition_clips")
+    clip_id = table["data"][0][0]
+    video, _, _, line = client.predict(str(outside_audit), clip_id, api_name="/clip_view")
+    assert video and "cannot play here" not in line
+
+
+def test_clips_audited_outside_the_data_folder_play_on_the_present_page(studio, outside_audit, page):
+    page.goto(studio["url"] + "present")
+    page.locator("#present-picker input").click()
+    page.locator("[role=option]", has_text="outside ·").first.click()
+    page.locator("#present-verdicts", has_text="Audit outside:").wait_for(timeout=20_000)
+    for index in range(2):  # both conditions: the reference beside the two audited clips
+        page.locator("#present-title", has_text=f"{index + 1} / 2").wait_for(timeout=20_000)
+        page.wait_for_function("() => { const v = [...document.querySelectorAll('#present-grid video')];"
+                               " return v.length === 3 && v.every(x => x.duration > 0); }", timeout=20_000)
+        assert "not available here" not in page.locator("#present-grid").inner_text()
+        durations = page.evaluate(DURATIONS_JS)
+        assert len(durations) == 3 and all(d > 0 for d in durations), durations
+        page.locator("#present-next").click()
+    page.screenshot(path=str(ARTIFACTS / "present-outside.png"), full_page=True)
+
+
+def test_audit_page_opens_on_the_shown_audits_results(studio, outside_audit, page):
+    from core.audit import list_audits
+
+    from pages.audit_actions import verdict_text
+
+    newest = list_audits(studio["data"] / "audits")[0]
+    page.goto(studio["url"] + "audit")
+    # Nothing is touched: the page opens with the newest audit in the picker and its results shown.
+    summary = page.locator("#audit-summary .ss-audit-verdict")
+    summary.wait_for(timeout=20_000)
+    assert summary.inner_text().strip() == verdict_text(newest.verdict)
+    assert newest.name in page.locator("#audit-summary").inner_text()
+    page.locator("#audit-plot-0 .js-plotly-plot").wait_for(timeout=20_000)
+    assert page.locator("#audit-picker input").input_value().startswith(f"{newest.name} ·")
+
+
+def test_with_sign_in_the_reviewer_is_the_signed_in_user(studio, client, saved_audit, tmp_path):
+    import json
+    import shutil
+
+    from app.web import build_studio, launch_studio, make_config
+
+    table = client.predict(saved_audit, "night", api_name="/condition_clips")
+    clip_id = table["data"][0][0]
+    client.predict(saved_audit, clip_id, "accept", "Typed Name", "", "night", api_name="/signoff")  # sign-in off
+    config = make_config(tmp_path / "data", port=None, auth_enabled=True)
+    folder = config.data_dir / "audits" / "signed"
+    shutil.copytree(saved_audit, folder)
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    demo, ctx = build_studio(config)
+    if previous is not None:  # the module's studio keeps its own temporary folder
+        os.environ["GRADIO_TEMP_DIR"] = previous
+    url = launch_studio(demo, ctx, auth=[("dana", "secret-pass")], prevent_thread_lock=True, quiet=True)
+    try:
+        signed_in = Client(url, auth=("dana", "secret-pass"), verbose=False)
+        _, line = signed_in.predict(str(folder), clip_id, "reject", "Mallory Impostor", "", "night",
+                                    api_name="/signoff")
+    finally:
+        demo.close()
+    assert "Mallory" not in line and "dana" in line
+    history = json.loads((folder / "signoffs.json").read_text())["signoffs"]
+    assert [(s["reviewer"], s["identity"]) for s in history[-2:]] == [("Typed Name", "typed"), ("dana", "signed-in")]
