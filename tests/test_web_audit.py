@@ -281,7 +281,7 @@ def test_audit_page_opens_on_the_shown_audits_results(studio, outside_audit, pag
     assert page.locator("#audit-picker input").input_value().startswith(f"{newest.name} ·")
 
 
-def test_with_sign_in_the_reviewer_is_the_signed_in_user(studio, client, saved_audit, tmp_path):
+def test_with_sign_in_the_reviewer_is_the_signed_in_user(studio, client, saved_audit, tmp_path, page):
     import json
     import shutil
 
@@ -302,6 +302,18 @@ def test_with_sign_in_the_reviewer_is_the_signed_in_user(studio, client, saved_a
         signed_in = Client(url, auth=("dana", "secret-pass"), verbose=False)
         _, line = signed_in.predict(str(folder), clip_id, "reject", "Mallory Impostor", "", "night",
                                     api_name="/signoff")
+        # The page shows the signed-in user as the reviewer, and the box cannot be edited.
+        page.goto(url)
+        page.locator("input[type=text]").first.fill("dana")
+        page.locator("input[type=password]").fill("secret-pass")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#generate-btn", timeout=30_000)
+        page.goto(url + "audit")
+        reviewer = page.locator("#audit-reviewer input, #audit-reviewer textarea").first
+        from playwright.sync_api import expect
+
+        expect(reviewer).to_have_value("dana", timeout=20_000)
+        assert not reviewer.is_editable()
     finally:
         demo.close()
     assert "Mallory" not in line and "dana" in line
