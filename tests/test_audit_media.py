@@ -41,7 +41,8 @@ def test_clips_outside_the_audit_are_linked_in_with_their_hash(synth_clips, synt
         assert clip.media.sha256 == clip.sha256 == file_sha256(shown)
     for condition in ("clear_day", "dust_storm"):  # the two with reference clips
         name, shown = reference_media(audit, condition)
-        assert shown.is_relative_to(root) and name and file_sha256(shown) == audit.condition(condition).reference_media.sha256
+        recorded = audit.condition(condition).reference_media.sha256
+        assert shown.is_relative_to(root) and name and file_sha256(shown) == recorded
     assert reference_media(audit, "night") == ("", None)
     assert load_audit(out).clips[0].media == audit.clips[0].media  # saved with the audit
 

@@ -108,8 +108,9 @@ def _remove_others(folder: Path, key: str, keep: Path) -> None:
 def bring(store: "AuditStore", key: str, source: Path, sha256: str) -> MediaFile | None:
     """The playable file of `source` inside the audit folder, made if missing; None when it cannot be.
 
-    key: file stem under media/ (a clip_key, or reference/<clip_key>); sha256: the hash the audit measured `source` with. An
-    existing media file with the expected hash is reused, so a resumed audit copies nothing again.
+    key: file stem under media/ (a clip_key, or reference/<clip_key>); sha256: the hash the audit
+    measured `source` with. An existing media file with the expected hash is reused, so a resumed
+    audit copies nothing again.
     Returns None (the views then say the clip cannot play) when the source cannot be decoded or its
     bytes no longer match `sha256`.
     """

@@ -2,8 +2,8 @@
 
 plotly.js is embedded once (from the installed plotly package) and every figure is a div that uses it;
 thumbnails are base64 PNGs; the worst clips play from the audit folder's media/ files, linked relative
-to the report (too large to embed: keep the report in its folder); styles are inline with system fonts only (no web fonts, no CDN). Every
-piece of text that comes from a user (plan name, comments, reviewer names, clip names) is HTML-escaped.
+to the report (too large to embed: keep the report in its folder); styles are inline with system fonts
+only (no web fonts, no CDN). Every piece of text that comes from a user (plan name, comments, reviewer names, clip names) is HTML-escaped.
 
 Sections, each an element with a stable id the tests check: summary, gates, conditions, cross, charts,
 worst-clips, comparison (when given), signoffs, provenance, method.
@@ -203,7 +203,8 @@ def _worst(audit: AuditResult, base: Path) -> str:
             flags = "; ".join(f"{name} {', '.join(f'{a}–{b}' for a, b in spans)}" for name, spans in clip.flags.items())
             signoff = signoffs.get(clip_id)
             mark = " · labels user-asserted (a typed prompt conditioned it)" if clip.labels_asserted else ""
-            rows.append([_td(clip_id + mark), f"<td>{_thumbnail(audit, clip.thumbnail)}</td><td>{_video(audit, clip, base)}</td>",
+            media = f"<td>{_thumbnail(audit, clip.thumbnail)}</td><td>{_video(audit, clip, base)}</td>"
+            rows.append([_td(clip_id + mark), media,
                          _td(clip.error or ("pass" if clip.passed else "fail"), "" if clip.error else _status_class(PASS if clip.passed else FAIL)),
                          _td(_num(clip.values.get("tcs"))), _td(flags or "none"),
                          _td(f"{signoff.decision} by {signoff.reviewer}" if signoff else "not signed off")])
