@@ -43,22 +43,27 @@ HARDENING = """
 """
 
 
-def api_snippet(ctx: StudioContext) -> str:
-    url = f"http://{ctx.config.host}:{ctx.config.port}/"
-    return f'''from gradio_client import Client, handle_file
+CLIENT_EXAMPLE = '''from gradio_client import Client, handle_file
 
-client = Client("{url}")  # add auth=("user", "password") when sign-in is on
-video, result = client.predict(
-    handle_file("assets/sample_frames/clear_day_four_lane_interstate.png"),
-    "dust_storm_debris",   # scenario id ("" to use the three slots)
-    "", "", "",            # event, conditions, road
-    "",                    # prompt ("" = the scenario template)
-    "",                    # negative prompt
-    4.0, 25, 16, 8,        # guidance scale, steps, frames, fps
-    None,                  # seed (None = random; the seed used is in result)
-    "embedded-default",    # model id
+url = "http://127.0.0.1:7860/"  # Client(url, auth=("user", "pass")) with sign-in
+frame = "assets/sample_frames/clear_day_four_lane_interstate.png"
+client = Client(url)
+video_path, result = client.predict(
+    first_frame=handle_file(frame),
+    scenario="dust_storm_debris",  # a category id; or event=, conditions=, road= (all three) instead
+    # Every other parameter is optional: prompt (empty = the scenario's template), negative_prompt,
+    # guidance_scale, steps, frames, fps, seed (empty = random) and model (default "embedded-default").
+    steps=8, frames=9,  # a quick preview; leave both out for the model's defaults
     api_name="/generate")
-print(video["video"], result["result"]["seed"])'''
+print(video_path)  # the MP4 (a path string with gradio_client 2.x)
+print(result["result"]["seed"], result["result"]["provenance"]["slots"])
+'''  # the README's example, kept identical by tests/test_web_api_labels.py
+
+
+def api_snippet(ctx: StudioContext) -> str:
+    """The README's client example, pointed at this studio's address."""
+    url = f"http://{ctx.config.host}:{ctx.config.port}/"
+    return CLIENT_EXAMPLE.replace('url = "http://127.0.0.1:7860/"', f'url = "{url}"')
 
 
 def build(ctx: StudioContext, demo: gr.Blocks) -> None:

@@ -122,6 +122,9 @@ def client_snippet(doc: str) -> str:
 
 def test_studio_guide_shows_the_same_client_example_as_the_readme():
     assert client_snippet("docs/STUDIO.md") == client_snippet("README.md")  # so the test below runs both
+    from pages.settings import CLIENT_EXAMPLE  # the Settings page shows it too
+
+    assert CLIENT_EXAMPLE == client_snippet("README.md")
 
 
 def test_readme_gradio_client_snippet_runs_as_written(studio):
