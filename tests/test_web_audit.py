@@ -217,8 +217,6 @@ def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
 
 
 # -- clips audited where they lie (issue 11 §4), the page opening on its audit (§5) ----------------
-DURATIONS_JS = "() => Array.from(document.querySelectorAll('#present-grid video')).map(v => v.duration)"
-
 
 @pytest.fixture(scope="module")
 def outside_audit(studio, tmp_path_factory) -> Path:
@@ -254,13 +252,20 @@ def test_clips_audited_outside_the_data_folder_play_on_the_present_page(studio, 
     page.locator("#present-picker input").click()
     page.locator("[role=option]", has_text="outside ·").first.click()
     page.locator("#present-verdicts", has_text="Audit outside:").wait_for(timeout=20_000)
+    shown: list[list[str]] = []
     for index in range(2):  # both conditions: the reference beside the two audited clips
         page.locator("#present-title", has_text=f"{index + 1} / 2").wait_for(timeout=20_000)
-        page.wait_for_function("() => { const v = [...document.querySelectorAll('#present-grid video')];"
-                               " return v.length === 3 && v.every(x => x.duration > 0); }", timeout=20_000)
+        # One look at the grid that waits until it holds this condition's three videos (not the previous
+        # condition's, which stay on screen while the grid is rebuilt), each with its metadata loaded.
+        grid = page.wait_for_function(
+            """(previous) => { const v = [...document.querySelectorAll('#present-grid video')];
+                 const srcs = v.map(x => x.currentSrc);
+                 if (v.length !== 3 || srcs.some(s => previous.includes(s))) return null;
+                 return v.every(x => x.duration > 0) ? {srcs, durations: v.map(x => x.duration)} : null; }""",
+            arg=[src for srcs in shown for src in srcs], timeout=20_000).json_value()
         assert "not available here" not in page.locator("#present-grid").inner_text()
-        durations = page.evaluate(DURATIONS_JS)
-        assert len(durations) == 3 and all(d > 0 for d in durations), durations
+        assert len(grid["durations"]) == 3 and all(d > 0 for d in grid["durations"]), grid
+        shown.append(grid["srcs"])
         page.locator("#present-next").click()
     page.screenshot(path=str(ARTIFACTS / "present-outside.png"), full_page=True)
 
