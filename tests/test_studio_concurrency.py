@@ -23,6 +23,7 @@ from core.errors import GenerationCancelled
 from core.generation_queue import GenerationGate, QueueFullError, unload_model
 from core.loading import LoadOptions, PipelineCache
 from pages.common import DeviceProbe, StudioConfig, StudioContext
+from tests.web_helpers import restore_gradio_temp_dir
 
 
 def _wait_until(condition, timeout_s: float = 10.0) -> None:
@@ -216,10 +217,7 @@ def test_gradio_groups_keep_the_limits_the_gates_rely_on(tmp_path):
     try:
         demo, ctx = build_studio(make_config(tmp_path / "data", port=None, max_waiting=3))
     finally:
-        if previous is None:
-            os.environ.pop("GRADIO_TEMP_DIR", None)
-        else:
-            os.environ["GRADIO_TEMP_DIR"] = previous
+        restore_gradio_temp_dir(previous)
     groups: dict[str, list] = {}
     for block_fn in demo.fns.values():
         groups.setdefault(block_fn.concurrency_id, []).append(block_fn)

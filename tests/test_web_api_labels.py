@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from core.catalogue import default_catalogue  # noqa: E402
 from core.paths import PROJECT_ROOT  # noqa: E402
 from tests.test_engine import _conditioning_spy  # noqa: E402
-from tests.web_helpers import TINY_FRAMES, TINY_STEPS, close_studio, launch_studio_for_tests  # noqa: E402
+from tests.web_helpers import TINY_FRAMES, TINY_STEPS, studio_for_module  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -36,10 +35,7 @@ FAST = dict(steps=1, frames=2)  # the embedded model's quickest clip; labels do 
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    launched = launch_studio_for_tests(tmp_path_factory.mktemp("web-api"))
-    yield launched
-    close_studio(launched, previous)
+    yield from studio_for_module(tmp_path_factory, "web-api")
 
 
 @pytest.fixture(scope="module")

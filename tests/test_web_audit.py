@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.web_helpers import restore_gradio_temp_dir
+
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
@@ -30,9 +32,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    from core.synth import write_reference_set
-
     from app.web import build_studio, launch_studio, make_config
+    from core.synth import write_reference_set
 
     previous = os.environ.get("GRADIO_TEMP_DIR")
     config = make_config(tmp_path_factory.mktemp("web-audit") / "data", port=None)
@@ -43,10 +44,7 @@ def studio(tmp_path_factory):
     url = launch_studio(demo, ctx, prevent_thread_lock=True, quiet=True)
     yield {"url": url, "ctx": ctx, "data": config.data_dir, "inputs": inputs}
     demo.close()
-    if previous is None:
-        os.environ.pop("GRADIO_TEMP_DIR", None)
-    else:
-        os.environ["GRADIO_TEMP_DIR"] = previous
+    restore_gradio_temp_dir(previous)
 
 
 @pytest.fixture(scope="module")
@@ -222,9 +220,8 @@ def test_audit_and_present_pages_in_a_browser(studio, saved_audit, page):
 def outside_audit(studio, tmp_path_factory) -> Path:
     """`scenario-studio audit --clips DIR --labels CSV --reference REF --out <data>/audits/outside`, with DIR
     and REF outside the data folder, so the studio may not serve a single one of the clips themselves."""
-    from core.synth import write_reference_set
-
     from app.cli import main
+    from core.synth import write_reference_set
 
     elsewhere = tmp_path_factory.mktemp("not-in-the-data-folder")
     clips = write_reference_set(elsewhere / "clips", CONDITIONS[:2], 2, base_seed=5, **SYNTH_KW)
@@ -272,7 +269,6 @@ def test_clips_audited_outside_the_data_folder_play_on_the_present_page(studio, 
 
 def test_audit_page_opens_on_the_shown_audits_results(studio, outside_audit, page):
     from core.audit import list_audits
-
     from pages.audit_actions import verdict_text
 
     newest = list_audits(studio["data"] / "audits")[0]

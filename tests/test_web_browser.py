@@ -9,16 +9,14 @@ page goes to test-artifacts/, with the timings seen in the browser (recorded, ne
 from __future__ import annotations
 
 import json
-import os
 import re
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from core.paths import PROJECT_ROOT
-from tests.web_helpers import TINY_FRAMES, TINY_STEPS, close_studio, launch_studio_for_tests
+from tests.web_helpers import TINY_FRAMES, TINY_STEPS, generator_held, studio_for_module
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,10 +34,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    launched = launch_studio_for_tests(tmp_path_factory.mktemp("web-browser"))
-    yield launched
-    close_studio(launched, previous)
+    yield from studio_for_module(tmp_path_factory, "web-browser")
 
 
 @pytest.fixture(scope="module")
@@ -127,17 +122,7 @@ def test_generate_page_queue_cancel_and_clip_plays(studio, page, tmp_path):
     page.locator("#seed input, #seed textarea").first.fill("42")
 
     # Another session holds the generator: our request waits with its position shown, and Esc cancels it.
-    release, holding = threading.Event(), threading.Event()
-
-    def hold():
-        with studio.ctx.gate.admit("another-session", "held by the test"):
-            holding.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        holding.wait(10)
+    with generator_held(studio.ctx.gate, "another-session"):
         page.keyboard.press("Control+Enter")
         page.get_by_text(re.compile(r"In queue: position 1 of 1")).first.wait_for(timeout=TIMEOUT_MS)
         # The status bar (polled every second) shows the busy generator and our place in line.
@@ -151,9 +136,6 @@ def test_generate_page_queue_cancel_and_clip_plays(studio, page, tmp_path):
         while studio.ctx.gate.snapshot().waiting and time.monotonic() < deadline:
             time.sleep(0.05)
         assert studio.ctx.gate.snapshot().waiting == 0
-    finally:
-        release.set()
-        holder.join(30)
     assert not list(studio.ctx.config.output_dir.glob("*.mp4")), "a cancelled request writes no clip"
 
     # Generate for real (Ctrl+Enter), timing what the user sees.

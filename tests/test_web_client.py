@@ -9,8 +9,6 @@ run after the current step.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -21,17 +19,16 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 from core.video_io import read_frames  # noqa: E402
-from tests.web_helpers import TINY_FRAMES, TINY_STEPS, close_studio, launch_studio_for_tests  # noqa: E402
+from tests.web_helpers import (  # noqa: E402
+    TINY_FRAMES, TINY_STEPS, generator_held, studio_for_module, wait_for,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    launched = launch_studio_for_tests(tmp_path_factory.mktemp("web-client"), max_waiting=1)
-    yield launched
-    close_studio(launched, previous)
+    yield from studio_for_module(tmp_path_factory, "web-client", max_waiting=1)
 
 
 @pytest.fixture(scope="module")
@@ -155,39 +152,17 @@ def test_too_large_upload_is_refused_by_client_and_server(studio, client, tmp_pa
     assert studio.clips() == before
 
 
-def _wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_queue_full_message_and_queued_request_completes(studio):
     """With the generator busy and the line (1 place) taken, a third request is refused at once."""
     gate = studio.ctx.gate
     tab_b, tab_c = Client(studio.url, verbose=False), Client(studio.url, verbose=False)
-    release = threading.Event()
-    holding = threading.Event()
-
-    def hold_the_generator():
-        with gate.admit("another-user", "held by the test"):
-            holding.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=hold_the_generator, daemon=True)
-    holder.start()
-    try:
-        holding.wait(10)
+    with generator_held(gate, "another-user"):
         waiting_job = generate(tab_b, handle_file(str(studio.sample_frame)), model=str(studio.tiny_model),
                                submit=True)
-        _wait_for(lambda: gate.snapshot().waiting == 1, "the second request to wait in line")
+        wait_for(lambda: gate.snapshot().waiting == 1, "the second request to wait in line")
         message = error_of(lambda: generate(tab_c, handle_file(str(studio.sample_frame)),
                                             model=str(studio.tiny_model)))
         assert_one_sentence(message, "queue full (1 waiting), try again shortly")
-    finally:
-        release.set()
-        holder.join(30)
     video, result = waiting_job.result(timeout=120)
     assert read_frames(video_path(video)).shape[0] == TINY_FRAMES
 
@@ -199,9 +174,9 @@ def test_cancel_stops_a_running_generation_within_a_step(studio):
     total_steps = 900  # far more than can finish before the cancel arrives (the scheduler allows <= 1000)
     job = generate(tab, handle_file(str(studio.sample_frame)), steps=total_steps, model=str(studio.tiny_model),
                    submit=True)
-    _wait_for(lambda: (gate.snapshot().running_progress or None) is not None, "the first denoising step")
+    wait_for(lambda: (gate.snapshot().running_progress or None) is not None, "the first denoising step")
     tab.predict(api_name="/cancel")
-    _wait_for(lambda: gate.snapshot().running_owner is None, "the cancelled run to release the generator")
+    wait_for(lambda: gate.snapshot().running_owner is None, "the cancelled run to release the generator")
     with pytest.raises(Exception):  # noqa: B017, PT011 - cancelled jobs raise CancelledError or AppError
         job.result(timeout=60)
     assert studio.clips() == before, "a cancelled run writes no clip"

@@ -8,13 +8,12 @@ the API's defaults); the page fills them when it opens, which this test watches 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from core.catalogue import default_catalogue
 from tests.test_web_browser import CHROMIUM, TIMEOUT_MS, choose, page, set_number  # noqa: F401
-from tests.web_helpers import TINY_FRAMES, TINY_STEPS, close_studio, launch_studio_for_tests
+from tests.web_helpers import TINY_FRAMES, TINY_STEPS, studio_for_module
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -25,10 +24,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    launched = launch_studio_for_tests(tmp_path_factory.mktemp("web-labels"))
-    yield launched
-    close_studio(launched, previous)
+    yield from studio_for_module(tmp_path_factory, "web-labels")
 
 
 def test_page_opens_on_first_category_and_unedited_prompt_keeps_the_scenario(studio, page):  # noqa: F811

@@ -17,6 +17,7 @@ import pytest
 
 from app.serving import SANDBOX_POLICY, ServingPolicy
 from core.video_io import write_mp4
+from tests.web_helpers import restore_gradio_temp_dir
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -34,10 +35,7 @@ def studio(tmp_path_factory):
     url = launch_studio(demo, ctx, prevent_thread_lock=True, quiet=True)
     yield url, ctx.config
     demo.close()
-    if previous is None:
-        os.environ.pop("GRADIO_TEMP_DIR", None)
-    else:
-        os.environ["GRADIO_TEMP_DIR"] = previous
+    restore_gradio_temp_dir(previous)
 
 
 @pytest.fixture(scope="module")

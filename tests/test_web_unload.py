@@ -9,16 +9,15 @@ holds one request, unloads, then sends more requests than the line holds.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 
 import pytest
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from tests.web_helpers import TINY_FRAMES, TINY_STEPS, close_studio, launch_studio_for_tests  # noqa: E402
+from tests.web_helpers import (  # noqa: E402
+    TINY_FRAMES, TINY_STEPS, generator_held, studio_for_module, wait_for,
+)
 
 pytestmark = pytest.mark.timeout(300)
 MAX_WAITING = 1
@@ -27,23 +26,12 @@ REQUESTS = 3  # one waits in line, two more than the line holds
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    previous = os.environ.get("GRADIO_TEMP_DIR")
-    launched = launch_studio_for_tests(tmp_path_factory.mktemp("web-unload"), max_waiting=MAX_WAITING)
-    yield launched
-    close_studio(launched, previous)
+    yield from studio_for_module(tmp_path_factory, "web-unload", max_waiting=MAX_WAITING)
 
 
 def _submit(client: Client, studio, steps: int = TINY_STEPS):
     return client.submit(handle_file(str(studio.sample_frame)), "dust_storm_debris", "", "", "", "", "", 4.0,
                          steps, TINY_FRAMES, 8, "3", str(studio.tiny_model), api_name="/generate")
-
-
-def _wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _error_of(job) -> str:
@@ -61,21 +49,11 @@ def test_unload_then_more_requests_than_the_line_holds_still_get_queue_full_and_
     generation_group = studio.demo._queue.event_queue_per_concurrency_id["generation"]
     assert generation_group.concurrency_limit == MAX_WAITING + 2, "Unload changed the generation group's limit"
 
-    release, holding = threading.Event(), threading.Event()
-
-    def hold_the_generator():
-        with ctx.gate.admit("another-user", "held by the test"):
-            holding.set()
-            release.wait(120)
-
-    holder = threading.Thread(target=hold_the_generator, daemon=True)
-    holder.start()
-    try:
-        holding.wait(10)
+    with generator_held(ctx.gate, "another-user"):
         tabs = [Client(studio.url, verbose=False) for _ in range(REQUESTS)]
         jobs = [_submit(tab, studio) for tab in tabs]
         # While the generator is held, every request but the one waiting in the gate's line is answered.
-        _wait_for(lambda: sum(job.done() for job in jobs) == REQUESTS - MAX_WAITING,
+        wait_for(lambda: sum(job.done() for job in jobs) == REQUESTS - MAX_WAITING,
                   "the requests beyond the line to be refused")
         assert ctx.gate.snapshot().waiting == MAX_WAITING
         refused = [_error_of(job) for job in jobs if job.done()]
@@ -84,9 +62,6 @@ def test_unload_then_more_requests_than_the_line_holds_still_get_queue_full_and_
         tabs[waiting].predict(api_name="/cancel")  # Cancel reaches the request waiting in the gate's line
         assert "cancelled while waiting" in _error_of(jobs[waiting])
         assert ctx.gate.snapshot().waiting == 0
-    finally:
-        release.set()
-        holder.join(30)
     # The queue still runs clips after all that.
     video, result = _submit(first, studio).result(timeout=120)
     assert result["result"]["seed"] == 3

@@ -7,7 +7,11 @@ size at 64x64, so the registry's 720x480 default is snapped without a width/heig
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +67,51 @@ def launch_studio_for_tests(root: Path, max_waiting: int = 4) -> LaunchedStudio:
                           sample_frame=sample_frame(root))
 
 
-def close_studio(studio: LaunchedStudio, previous_temp_dir: str | None) -> None:
-    studio.demo.close()
+def restore_gradio_temp_dir(previous_temp_dir: str | None) -> None:
+    """Put back GRADIO_TEMP_DIR as it was before a studio set its own (each studio keeps its own folder)."""
     if previous_temp_dir is None:
         os.environ.pop("GRADIO_TEMP_DIR", None)
     else:
         os.environ["GRADIO_TEMP_DIR"] = previous_temp_dir
+
+
+def close_studio(studio: LaunchedStudio, previous_temp_dir: str | None) -> None:
+    studio.demo.close()
+    restore_gradio_temp_dir(previous_temp_dir)
+
+
+def studio_for_module(tmp_path_factory, name: str, **launch_options) -> Iterator[LaunchedStudio]:
+    """Body of a module-scoped studio fixture: `yield from studio_for_module(tmp_path_factory, "web-x")`."""
+    previous = os.environ.get("GRADIO_TEMP_DIR")
+    launched = launch_studio_for_tests(tmp_path_factory.mktemp(name), **launch_options)
+    yield launched
+    close_studio(launched, previous)
+
+
+@contextlib.contextmanager
+def generator_held(gate, owner: str = "another-session") -> Iterator[None]:
+    """Another session holds the generation gate for the duration of the block (released on leaving it)."""
+    release, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.admit(owner, "held by the test"):
+            holding.set()
+            release.wait(120)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert holding.wait(10), "the test could not take the generation gate"
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
+    """Poll `condition` every 50 ms; fail naming `what` after `timeout_s` seconds (a bound, not a timing)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
