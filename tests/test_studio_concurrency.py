@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import threading
-import time
 import weakref
 from types import SimpleNamespace
 
@@ -23,14 +22,9 @@ from core.errors import GenerationCancelled
 from core.generation_queue import GenerationGate, QueueFullError, unload_model
 from core.loading import LoadOptions, PipelineCache
 from pages.common import DeviceProbe, StudioConfig, StudioContext
+from tests.concurrency import PeakCounter
+from tests.concurrency import wait_until as _wait_until
 from tests.web_helpers import restore_gradio_temp_dir
-
-
-def _wait_until(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 class _Model:
@@ -177,16 +171,11 @@ def test_quality_cards_run_at_most_the_metrics_limit_at_once(tmp_path, monkeypat
 
     ctx = _studio(tmp_path, metrics_limit=2, metrics_max_waiting=2)
     release = threading.Event()
-    inside, peak, cards = [0], [0], []
-    lock = threading.Lock()
+    counter, cards = PeakCounter(), []
 
     def slow_card(mp4_path, first_frame=None, condition_change=False):
-        with lock:
-            inside[0] += 1
-            peak[0] = max(peak[0], inside[0])
-        release.wait(10)
-        with lock:
-            inside[0] -= 1
+        with counter:
+            release.wait(10)
         return f"card of {mp4_path}"
 
     monkeypatch.setattr(metrics_work, "quality_card_html", slow_card)
@@ -195,14 +184,14 @@ def test_quality_cards_run_at_most_the_metrics_limit_at_once(tmp_path, monkeypat
             for i in range(4)]
     for tab in tabs:
         tab.start()
-    _wait_until(lambda: inside[0] == 2 and ctx.metrics_gate.snapshot().waiting == 2)
+    _wait_until(lambda: counter.inside == 2 and ctx.metrics_gate.snapshot().waiting == 2)
     refused = metrics_work.card_html(ctx, "tab5", manifest, None)
     assert "not measured: queue full (2 waiting)" in refused
     assert ctx.gate.snapshot().running_owner is None, "cards never hold the generation gate"
     release.set()
     for tab in tabs:
         tab.join(10)
-    assert peak[0] == 2 and cards == ["card of /clips/a.mp4"] * 4
+    assert counter.peak == 2 and cards == ["card of /clips/a.mp4"] * 4
 
 
 # -- the studio's Gradio groups -------------------------------------------------------------------

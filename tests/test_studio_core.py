@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,18 @@ from core.generation_queue import GenerationGate, QueueFullError
 from core.request import GenerationRequest
 from core.studio_settings import export_settings, history_entry, parse_settings, push_history
 from core.user_models import add_user_model, studio_registry, suggest_id
-
-
-def _wait_until(condition, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
+from tests.concurrency import PeakCounter
+from tests.concurrency import wait_until as _wait_until
 
 
 # -- generation gate --------------------------------------------------------------------------------
+def _assert_one_more_is_refused(gate: GenerationGate, waiting: int) -> None:
+    """With the line full, one more caller is refused at once with the user-facing message."""
+    with pytest.raises(QueueFullError, match=rf"^queue full \({waiting} waiting\), try again shortly\.$"):
+        with gate.admit("one-more"):
+            pass
+
+
 def test_gate_runs_one_and_refuses_when_the_line_is_full():
     gate = GenerationGate(max_waiting=1, poll_s=0.01)
     release = threading.Event()
@@ -46,9 +47,7 @@ def test_gate_runs_one_and_refuses_when_the_line_is_full():
     threads[1].start()
     _wait_until(lambda: gate.snapshot().waiting == 1)
     assert gate.snapshot().position_of("b") == 1
-    with pytest.raises(QueueFullError, match=r"^queue full \(1 waiting\), try again shortly\.$"):
-        with gate.admit("c"):
-            pass
+    _assert_one_more_is_refused(gate, waiting=1)
     release.set()
     for thread in threads:
         thread.join(10)
@@ -94,32 +93,24 @@ def test_gate_with_several_places_runs_that_many_then_lines_up_then_refuses():
     """The metrics gate is this gate with max_running=2: two run together, the third waits, a fourth is refused."""
     gate = GenerationGate(max_waiting=1, poll_s=0.01, max_running=2)
     release = threading.Event()
-    inside, peak = [0], [0]
-    lock = threading.Lock()
+    counter = PeakCounter()
 
     def work(owner: str):
-        with gate.admit(owner, "measure"):
-            with lock:
-                inside[0] += 1
-                peak[0] = max(peak[0], inside[0])
+        with gate.admit(owner, "measure"), counter:
             release.wait(10)
-            with lock:
-                inside[0] -= 1
 
     threads = [threading.Thread(target=work, args=(name,)) for name in ("a", "b", "c")]
     for thread in threads[:2]:
         thread.start()
-    _wait_until(lambda: gate.snapshot().running_count == 2 and inside[0] == 2)
+    _wait_until(lambda: gate.snapshot().running_count == 2 and counter.inside == 2)
     threads[2].start()
     _wait_until(lambda: gate.snapshot().waiting == 1)
     assert gate.snapshot().running_count == 2 and gate.snapshot().position_of("c") == 1
-    with pytest.raises(QueueFullError, match=r"queue full \(1 waiting\)"):
-        with gate.admit("d"):
-            pass
+    _assert_one_more_is_refused(gate, waiting=1)
     release.set()
     for thread in threads:
         thread.join(10)
-    assert peak[0] == 2, "two places means two at once, never three"
+    assert counter.peak == 2, "two places means two at once, never three"
     assert gate.snapshot().running_count == 0 and gate.snapshot().waiting == 0
 
 
