@@ -6,12 +6,16 @@ import threading
 import time
 
 
-def wait_until(condition, timeout_s: float = 10.0) -> None:
-    """Poll `condition` every 10 ms; fail after `timeout_s` seconds (a bound on a hang, not a timing)."""
+def wait_until(condition, what: str = "the condition", timeout_s: float = 10.0, poll_s: float = 0.01) -> None:
+    """Poll `condition` every `poll_s` seconds; fail naming `what` after `timeout_s` seconds.
+
+    The timeout bounds a hang; it is not a timing the test asserts.
+    """
     deadline = time.monotonic() + timeout_s
     while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll_s)
 
 
 class PeakCounter:

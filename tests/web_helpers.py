@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 import PIL.Image
 
 from core.paths import SAMPLE_FRAMES_DIR
+from tests.concurrency import wait_until
 
 TINY_FAMILY = "cogvideox_i2v"
 TINY_FOLDER_NAME = "tiny-cogvideox"
@@ -108,10 +108,6 @@ def generator_held(gate, owner: str = "another-session") -> Iterator[None]:
         holder.join(30)
 
 
-def wait_for(condition, what: str, timeout_s: float = 60.0) -> None:
-    """Poll `condition` every 50 ms; fail naming `what` after `timeout_s` seconds (a bound, not a timing)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+def wait_for(condition, what: str) -> None:
+    """`wait_until` with the web tests' bound: a studio round trip may take a minute on a loaded machine."""
+    wait_until(condition, what, timeout_s=60.0, poll_s=0.05)
