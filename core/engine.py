@@ -113,7 +113,7 @@ class Engine:
                 loaded.pipe, model.defaults, prompt=prompt, negative_prompt=request.negative_prompt or "",
                 width=request.width, height=request.height, num_frames=request.num_frames, fps=request.fps,
                 num_inference_steps=request.num_inference_steps, guidance_scale=request.guidance_scale)
-            notes: list[str] = list(loaded.notes)
+            notes: list[str] = [*model.notes, *loaded.notes, *settings.notes]
             reads_prompt = family.constraints(loaded.pipe).uses_prompt
             if not reads_prompt:
                 notes.append(f"prompt ignored: the {family.label or family.name} family is image-only")
@@ -192,8 +192,9 @@ class Engine:
             # "template" / "conditioning": the labels say what conditioned the model; "user_asserted": a
             # typed prompt conditioned it and the labels are the user's word (see Catalogue.labels_source).
             "labels_source": labels_source,
-            "settings": {k: v for k, v in asdict(settings).items() if k not in ("adjustments", "slots")},
-            "model": {"id": loaded.model.id, "family": loaded.model.family, "folder": str(loaded.model.folder),
+            "settings": {k: v for k, v in asdict(settings).items() if k not in ("adjustments", "slots", "notes")},
+            "model": {"id": loaded.model.id, "family": loaded.model.family, "version": loaded.model.version,
+                      "folder": str(loaded.model.folder),
                       "origin": loaded.model.origin, "weights_sha256": loaded.weights_hash},
             "adapters": [{"name": a.name, "scale": a.scale, "path": str(a.path), "sha256": a.sha256} for a in adapters],
             "input_image_sha256": image_sha256,

@@ -22,18 +22,19 @@ from typing import Any
 from core.errors import ModelUnavailableError, ValidationError
 from core.families import get_family
 from core.model_folder import folder_files, weights_hash
-from core.registry import ResolvedModel
+from core.registry import COMPONENT_DTYPES, ResolvedModel
 
 log = logging.getLogger(__name__)
 
 ALLOWED_COMPONENT_LIBRARIES = ("diffusers", "transformers", "core.default_model")
-DTYPES = ("auto", "float32", "float16", "bfloat16")
+DTYPES = ("auto", *COMPONENT_DTYPES)
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to place the model. `auto` device is cuda, then mps, then cpu; `auto` dtype is bf16 on cuda, else fp32."""
+    """How to place the model. `auto` device is cuda, then mps, then cpu. `auto` dtype is, on cuda, the
+    registry's per-component dtypes for the model (bf16 where it has none), and fp32 elsewhere."""
 
     device: str = "auto"
     dtype: str = "auto"
@@ -63,12 +64,31 @@ def pick_device(requested: str = "auto") -> str:
     return "cpu"
 
 
-def pick_dtype(requested: str, device: str):
+def pick_dtype(requested: str, device: str, component_dtypes: tuple[tuple[str, str], ...] = ()):
+    """A torch dtype, or diffusers' per-component dict ({"vae": torch.float32, "default": ...}).
+
+    An explicit `--dtype` applies to every component. `auto` on a CPU (or MPS) is float32 throughout:
+    half precision there is slow or unsupported for several video VAE ops.
+    """
     import torch
 
-    if requested == "auto":
-        return torch.bfloat16 if device == "cuda" else torch.float32
-    return getattr(torch, requested)
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device != "cuda":
+        return torch.float32
+    by_component = {name: getattr(torch, dtype) for name, dtype in component_dtypes}
+    if set(by_component) - {"default"}:
+        return {"default": torch.bfloat16, **by_component}
+    return by_component.get("default", torch.bfloat16)
+
+
+def dtype_label(dtype) -> str:
+    """'bfloat16', or 'bfloat16 (vae: float32, image_encoder: float32)' for a per-component dict."""
+    if not isinstance(dtype, dict):
+        return str(dtype).replace("torch.", "")
+    default = str(dtype["default"]).replace("torch.", "")
+    others = ", ".join(f"{name}: {str(d).replace('torch.', '')}" for name, d in dtype.items() if name != "default")
+    return f"{default} ({others})"
 
 
 def check_model_folder(folder: Path) -> dict:
@@ -182,8 +202,8 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     hash_before = weights_hash(model.folder)
     family = get_family(model.family)
     device = pick_device(options.device)
-    dtype = pick_dtype(options.dtype, device)
-    log.info("loading %s (%s) from %s on %s/%s", model.id, model.family, model.folder, device, dtype)
+    dtype = pick_dtype(options.dtype, device, model.dtypes)
+    log.info("loading %s (%s) from %s on %s/%s", model.id, model.family, model.folder, device, dtype_label(dtype))
     _quiet_library_progress_bars()
     try:
         pipe = family.pipeline_class().from_pretrained(str(model.folder), use_safetensors=True, dtype=dtype,
@@ -198,7 +218,7 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     # hash describe bytes that were not the ones loaded.
     if weights_hash(model.folder) != hash_before:
         raise ModelUnavailableError(f"model '{model.id}' changed on disk while it loaded; load it again.")
-    return LoadedModel(model=model, pipe=pipe, device=device, dtype=str(dtype).replace("torch.", ""),
+    return LoadedModel(model=model, pipe=pipe, device=device, dtype=dtype_label(dtype),
                        weights_hash=hash_before, options=options, notes=notes)
 
 

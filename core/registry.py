@@ -7,8 +7,9 @@ registry resolve only to files already in the local Hugging Face cache; nothing 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,11 +19,20 @@ from core.families.base import ModelDefaults
 from core.paths import CONFIGS_DIR, PROJECT_ROOT
 
 REGISTRY_FILE = CONFIGS_DIR / "models.yaml"
+COMPONENT_DTYPES = ("float32", "float16", "bfloat16")  # torch dtype names a registry entry may give
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One registry entry. `source` is a folder (relative to the project root) or a hub id, per `source_kind`."""
+    """One registry entry. `source` is a folder (relative to the project root) or a hub id, per `source_kind`.
+
+    published: the published checkpoint's config values that the family's rules read, by component
+      (`transformer: {patch_size_t: 2}`); the Models page computes the rules from them before the
+      weights are here (core.model_versions).
+    identify: `component.field: value` pairs that tell this version's folder from its family's others.
+    dtypes: torch dtype name per component with a "default" key (diffusers' dict `dtype`), used on a
+      CUDA GPU when `--dtype auto`.
+    """
 
     id: str
     family: str
@@ -30,19 +40,23 @@ class ModelEntry:
     source: str
     source_kind: str  # "folder" or "hub"
     defaults: ModelDefaults
-    constraints: str = ""
-
+    published: dict[str, dict[str, Any]] = field(default_factory=dict)
+    identify: dict[str, Any] = field(default_factory=dict)
+    dtypes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """A model ready to load: its id, family, local folder and defaults."""
+    """A model ready to load: its id, family, local folder, defaults, and the registry version it is."""
 
     id: str
     family: str
     folder: Path
     defaults: ModelDefaults
     origin: str  # "registry folder", "hub cache" or "path"
+    version: str | None = None  # the registry entry whose defaults it takes; None when unrecognised
+    dtypes: tuple[tuple[str, str], ...] = ()  # (component, dtype name) pairs, "default" included
+    notes: tuple[str, ...] = ()  # what the result should tell (e.g. an unrecognised version)
 
 
 @dataclass(frozen=True)
@@ -61,10 +75,15 @@ def _parse_entry(item: dict, source: Path) -> ModelEntry:
         if ("folder" in item) == ("hub_id" in item):
             raise ValidationError(f"model '{item['id']}' in {source} needs exactly one of 'folder' or 'hub_id'.")
         kind = "folder" if "folder" in item else "hub"
+        dtypes = {str(k): str(v) for k, v in (item.get("dtypes") or {}).items()}
+        if bad := sorted(v for v in dtypes.values() if v not in COMPONENT_DTYPES):
+            raise ValidationError(f"model '{item['id']}' in {source} has unknown dtype '{bad[0]}'; "
+                                  f"allowed values: {', '.join(COMPONENT_DTYPES)}.")
         return ModelEntry(id=str(item["id"]), family=family, label=str(item.get("label", item["id"])),
                           source=str(item.get("folder") or item.get("hub_id")), source_kind=kind,
-                          defaults=ModelDefaults(**item["defaults"]),
-                          constraints=str(item.get("constraints", "")))
+                          defaults=ModelDefaults(**item["defaults"]), published=dict(item.get("published") or {}),
+                          identify=dict(item.get("identify") or {}),
+                          dtypes=dtypes)
     except (KeyError, TypeError) as exc:
         raise ValidationError(f"a model entry in {source} is incomplete or malformed ({exc}).") from None
 
@@ -125,12 +144,24 @@ def entry_folder(entry: ModelEntry) -> tuple[Path, str]:
     raise ModelUnavailableError(f"model '{entry.id}' should be at '{candidate}', but that folder does not exist.")
 
 
-def family_defaults(family: str, registry: dict[str, ModelEntry]) -> ModelDefaults:
-    """Defaults for a bare folder: those of the first registry entry of the same family."""
+def version_entry(folder: Path, family: str, registry: dict[str, ModelEntry]) -> tuple[ModelEntry, bool, str]:
+    """The registry entry a bare folder takes its defaults from, whether its configs identified it as
+    that version (else it is the family's first entry), and a note for the result ("" when certain)."""
+    from core.model_versions import identify_version
+
+    identified = identify_version(folder, family, registry)
+    if identified.entry is not None:
+        return identified.entry, True, identified.note
     for entry in registry.values():
         if entry.family == family:
-            return entry.defaults
+            return entry, False, identified.note
     raise ValidationError(f"no registry entry of family '{family}' to take defaults from.")
+
+
+def _resolved(entry: ModelEntry, model_id: str, folder: Path, origin: str, notes: tuple[str, ...] = (),
+              version: str | None = None) -> ResolvedModel:
+    return ResolvedModel(model_id, entry.family, folder, entry.defaults, origin, version=version,
+                         dtypes=tuple(entry.dtypes.items()), notes=notes)
 
 
 def resolve_model(model: str, registry: dict[str, ModelEntry] | None = None) -> ResolvedModel:
@@ -139,13 +170,15 @@ def resolve_model(model: str, registry: dict[str, ModelEntry] | None = None) -> 
     if model in registry:
         entry = registry[model]
         folder, origin = entry_folder(entry)
-        return ResolvedModel(entry.id, entry.family, folder, entry.defaults, origin)
+        return _resolved(entry, entry.id, folder, origin, version=entry.id)
     path = Path(model).expanduser()
     if path.exists():
         if not path.is_dir():
             raise ModelUnavailableError(f"--model '{model}' is a file; give a diffusers pipeline folder or a registry id.")
         family = family_of_folder(path)
-        return ResolvedModel(str(path.resolve()), family, path.resolve(), family_defaults(family, registry), "path")
+        entry, recognised, note = version_entry(path, family, registry)
+        return _resolved(entry, str(path.resolve()), path.resolve(), "path", notes=(note,) if note else (),
+                         version=entry.id if recognised else None)
     raise ValidationError(f"unknown model '{model}'; give a folder path or one of: {', '.join(sorted(registry))}.")
 
 

@@ -20,12 +20,12 @@ from core.errors import ValidationError
 from core.loading import check_model_folder
 from core.model_folder import containment_root
 from core.paths import ensure_inside
-from core.registry import ModelEntry, family_defaults, family_of_folder, load_registry
+from core.registry import ModelEntry, family_of_folder, load_registry, version_entry
 
 USER_REGISTRY_NAME = "models.yaml"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _HEADER = ("# Models added through the studio's Models page. Same layout as configs/models.yaml;\n"
-           "# `defaults` were copied from the first built-in entry of the same family (edit to taste).\n")
+           "# `defaults` and `dtypes` were copied from the built-in version its configs match (edit to taste).\n")
 
 
 def user_registry_file(data_dir: Path) -> Path:
@@ -64,14 +64,14 @@ def add_user_model(folder: str | Path, models_root: Path, data_dir: Path, model_
     for entry in registry.values():
         if entry.source_kind == "folder" and Path(entry.source).expanduser().resolve() == resolved:
             raise ValidationError(f"folder '{resolved}' is already registered as '{entry.id}'.")
-    defaults = family_defaults(family, registry)
+    version, _, _ = version_entry(resolved, family, registry)
     item = {
         "id": model_id,
         "family": family,
         "label": (label or "").strip() or f"{resolved.name} (added)",
         "folder": str(resolved),
-        "defaults": asdict(defaults),
-        "constraints": "user checkpoint; rules are read from its own config when it loads",
+        "defaults": {k: v for k, v in asdict(version.defaults).items() if v is not None},
+        "dtypes": dict(version.dtypes),
     }
     raw = {}
     if registry_file.exists():

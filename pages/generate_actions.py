@@ -215,6 +215,7 @@ class GenerateActions:
         return fitted, f"**{width}×{height}** for {html.escape(entry.label)}: {chain}."
 
     def model_info(self, model: str | None) -> str:
+        from core.model_versions import entry_rules
         from core.registry import availability
 
         entry = self.ctx.registry().get((model or "").strip())
@@ -225,4 +226,5 @@ class GenerateActions:
         state = (f"<span class='ss-ok'>● installed</span> · runs on **{self.ctx.device.label}**" if status.available
                  else f"<span class='ss-bad'>○ not installed</span> — {html.escape(status.reason)}")
         return (f"{state}<br>Defaults {d.width}×{d.height}, {d.num_frames} frames at {d.fps} fps, "
-                f"{d.num_inference_steps} steps, guidance {d.guidance_scale:g}. {entry.constraints}")
+                f"{d.num_inference_steps} steps, guidance {d.guidance_scale:g}. "
+                f"Rules: {html.escape(entry_rules(entry))}.")

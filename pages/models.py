@@ -11,6 +11,7 @@ import html
 
 import gradio as gr
 
+from core.model_versions import entry_rules
 from core.registry import Availability, ModelEntry, availability
 from core.user_models import add_user_model, user_registry_file
 from pages.common import StudioContext, navbar, page_header, ui_errors
@@ -40,7 +41,7 @@ def registry_rows(ctx: StudioContext, reload: bool = False) -> list[list[str]]:
             where_or_why(entry, status),
             f"{d.width}×{d.height}, {d.num_frames} frames @ {d.fps} fps, {d.num_inference_steps} steps, "
             f"w={d.guidance_scale:g}",
-            entry.constraints,
+            entry_rules(entry),
         ])
     return rows
 
@@ -64,7 +65,7 @@ internet access, copy the folder here, then register it:
 The folder is checked as the engine checks it before loading: it must be inside the models folder,
 hold `model_index.json` and **safetensors** weights only (pickled `.bin`/`.pt` files and any `.py`
 file are refused), and use a supported pipeline class (CogVideoX, Wan, LTX-Video or Stable Video
-Diffusion image-to-video). Defaults are copied from the built-in entry of the same family; edit them in
+Diffusion image-to-video). Defaults are copied from the built-in version its configs match; edit them in
 `{html.escape(str(user_registry_file(ctx.config.data_dir)))}`.
 """
 

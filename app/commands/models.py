@@ -13,6 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.model_versions import entry_rules
     from core.registry import availability, load_registry
 
     for entry in load_registry().values():
@@ -20,10 +21,11 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"id": entry.id, "family": entry.family, "label": entry.label,
                               "available": status.available, "location": status.location,
-                              "reason": status.reason, "constraints": entry.constraints}))
+                              "reason": status.reason, "rules": entry_rules(entry)}))
             continue
         mark = "available  " if status.available else "unavailable"
         print(f"{entry.id:22} {entry.family:17} {mark} {status.location}")
+        print(f"{'':22} rules: {entry_rules(entry)}")
         if not status.available:
             print(f"{'':22} reason: {status.reason}")
     return 0

@@ -29,6 +29,8 @@ class ModelDefaults:
     height: int
     num_inference_steps: int
     guidance_scale: float
+    # Wan 2.2 A14B's low-noise expert has its own scale; None elsewhere (and there it takes guidance_scale).
+    guidance_scale_2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class FamilyConstraints:
     size_multiple: width and height must be multiples of it (LTX: 32).
     fixed_size: (width, height) when only one size works (CogVideoX learned positional embeddings).
     max_frames: frames the model can hold at most (None when unbounded).
+    min_side/max_side: bounds in pixels on the short and the long side (CogVideoX 1.5: 768 and 1360).
     uses_prompt: False for image-only families (SVD).
     """
 
@@ -48,8 +51,28 @@ class FamilyConstraints:
     fixed_size: tuple[int, int] | None = None
     min_frames: int = 1
     max_frames: int | None = None
+    min_side: int | None = None
+    max_side: int | None = None
     uses_prompt: bool = True
     notes: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The rules in one line, as the Models and Generate pages show them (same object the engine enforces)."""
+        if self.frames_modulus > 1:
+            frames = f"frames = {self.frames_modulus}k+{self.frames_remainder}"
+        else:
+            frames = "any frame count"
+        frames += f", {self.min_frames} to {self.max_frames}" if self.max_frames else f", at least {self.min_frames}"
+        if self.fixed_size is not None:
+            size = f"{self.fixed_size[0]}x{self.fixed_size[1]} only"
+        else:
+            size = f"sides multiples of {self.size_multiple}"
+            if self.min_side:
+                size += f", short side at least {self.min_side}"
+            if self.max_side:
+                size += f", long side at most {self.max_side}"
+        parts = [size, frames] + ([] if self.uses_prompt else ["image only (no text prompt)"])
+        return "; ".join(parts)
 
 
 @dataclass
@@ -65,6 +88,9 @@ class ResolvedSettings:
     num_inference_steps: int
     guidance_scale: float
     adjustments: list[Adjustment] = field(default_factory=list)
+    # Facts about this call the user should read in the result (e.g. LTX's native frame rate).
+    notes: list[str] = field(default_factory=list)
+    guidance_scale_2: float | None = None  # Wan 2.2 A14B low-noise expert
     # The slot ids (event, conditions, road) for families conditioned on slots rather than on text
     # (the embedded model); the engine sets it from `conditioning_slots` and records exactly these.
     slots: ScenarioSlots | None = None
@@ -106,12 +132,27 @@ def snap_size(width: int, height: int, constraints: FamilyConstraints) -> tuple[
         return fixed_w, fixed_h, [Adjustment("size", f"{width}x{height}", f"{fixed_w}x{fixed_h}",
                                              "this checkpoint accepts only one size (learned positional embeddings)")]
     multiple = constraints.size_multiple
-    new_w = max(multiple, round(width / multiple) * multiple)
-    new_h = max(multiple, round(height / multiple) * multiple)
+    scaled_w, scaled_h, reason = _within_side_bounds(width, height, constraints)
+    new_w = max(multiple, round(scaled_w / multiple) * multiple)
+    new_h = max(multiple, round(scaled_h / multiple) * multiple)
+    if constraints.max_side:  # rounding up must not step past the bound
+        new_w, new_h = (min(side, constraints.max_side // multiple * multiple) for side in (new_w, new_h))
     if (new_w, new_h) == (width, height):
         return width, height, []
     return new_w, new_h, [Adjustment("size", f"{width}x{height}", f"{new_w}x{new_h}",
-                                     f"sides must be multiples of {multiple}")]
+                                     reason or f"sides must be multiples of {multiple}")]
+
+
+def _within_side_bounds(width: int, height: int, constraints: FamilyConstraints) -> tuple[float, float, str]:
+    """Scale (keeping the aspect) so the short side reaches min_side, then cap the long side at max_side."""
+    scale, reason = 1.0, ""
+    low, high = constraints.min_side, constraints.max_side
+    if low and min(width, height) < low:
+        scale, reason = low / min(width, height), f"the short side must be at least {low}"
+    if high and max(width, height) * scale > high:
+        width, height = (high if side == max(width, height) else side * scale for side in (width, height))
+        return width, height, reason or f"the long side must be at most {high}"
+    return width * scale, height * scale, reason
 
 
 def to_uint8_frames(video: Any) -> np.ndarray:

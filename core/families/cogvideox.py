@@ -11,8 +11,12 @@ Rules, read from the loaded checkpoint's configs:
   an odd number of latents; an even latent count comes out 3 frames longer than requested (5 -> 8).
   So counts that come out exactly as asked are (2 x 4)k+1 = 8k+1 (9, 17, ..., 49). With learned
   positional embeddings the trained `sample_frames` (49) is the most the model holds. `patch_size_t`
-  (1.5 checkpoints) does not restrict the count: the pipeline pads the latent frames to a multiple of
-  it and trims the padding before decoding (81 frames -> 21 latents, padded to 22, trimmed back).
+  (1.5 checkpoints) does not break the count: the pipeline pads the latent frames to a multiple of
+  it and trims the padding before decoding (81 frames -> 21 latents, padded to 22, trimmed back). The
+  1.5 checkpoints were trained on (8 x patch_size_t)k+1 = 16k+1 frames (their card: 16N+1), so that is
+  the rule for them.
+- Sides of 1.5 checkpoints (RoPE, `patch_size_t` set): the short side is at least the trained
+  `sample_height` and the long side at most the trained `sample_width` (x VAE factor: 768 and 1360).
 - Prompt length is `transformer.config.max_text_seq_length` (226): the joint positional table is sized
   for exactly that many text tokens, so the tokenizer must pad to it.
 """
@@ -45,12 +49,13 @@ class CogVideoXI2VFamily(PipelineFamily):
         temporal = int(pipe.vae.config.temporal_compression_ratio)
         # An even decode chunk needs an odd latent count for the output to have exactly the asked frames.
         pairs = 2 if int(getattr(pipe.vae, "num_latent_frames_batch_size", 2)) % 2 == 0 else 1
-        modulus = temporal * pairs
+        modulus = temporal * pairs * int(tcfg.patch_size_t or 1)
         multiple = spatial * int(tcfg.patch_size)
         notes: list[str] = []
+        sides: dict[str, int] = {}
         if tcfg.patch_size_t:
-            notes.append(f"latent frames are padded to a multiple of patch_size_t={tcfg.patch_size_t} "
-                         "and the padding is dropped before decoding")
+            notes.append(f"trained on {modulus}k+1 frames (patch_size_t={tcfg.patch_size_t})")
+            sides = {"min_side": int(tcfg.sample_height) * spatial, "max_side": int(tcfg.sample_width) * spatial}
         if tcfg.use_learned_positional_embeddings:
             fixed = (tcfg.sample_width * spatial, tcfg.sample_height * spatial)
             notes.append(f"learned positional embeddings: only {fixed[0]}x{fixed[1]} works, "
@@ -59,7 +64,7 @@ class CogVideoXI2VFamily(PipelineFamily):
                                      fixed_size=fixed, min_frames=modulus + 1, max_frames=int(tcfg.sample_frames),
                                      notes=tuple(notes))
         return FamilyConstraints(frames_modulus=modulus, frames_remainder=1, size_multiple=multiple,
-                                 min_frames=modulus + 1, notes=tuple(notes))
+                                 min_frames=modulus + 1, notes=tuple(notes), **sides)
 
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:

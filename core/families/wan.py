@@ -10,6 +10,9 @@ Rules, read from the loaded checkpoint's configs:
   `image_size` its `image_encoder` was built for, or the vision patch embedding fails mid-run. A
   mismatched checkpoint is refused up front with a clear message.
 - Prompt cleaning imports `ftfy` (a package dependency).
+- Wan 2.2 A14B (`boundary_ratio` in model_index.json, `transformer_2`) denoises high-noise steps with
+  `transformer` and the rest with `transformer_2`, each with its own guidance: `guidance_scale` and
+  `guidance_scale_2`. The registry's defaults give both; a scale the user sets drives both experts.
 - CFG runs the transformer twice per step (cond, then uncond) inside the pipeline; there is no batched
   CFG path for this family.
 """
@@ -96,7 +99,16 @@ class WanI2VFamily(PipelineFamily):
         if max(settings.width, settings.height) > limit:
             raise ValidationError(f"size {settings.width}x{settings.height} is impossible for this model; "
                                   f"each side can be at most {limit} pixels.")
+        if self.has_two_experts(pipe):
+            user_set = kwargs.get("guidance_scale") is not None
+            settings.guidance_scale_2 = settings.guidance_scale if user_set or defaults.guidance_scale_2 is None \
+                else float(defaults.guidance_scale_2)
         return settings
+
+    @staticmethod
+    def has_two_experts(pipe: Any) -> bool:
+        """Wan 2.2 A14B: a boundary ratio splits the steps between transformer and transformer_2."""
+        return getattr(pipe.config, "boundary_ratio", None) is not None
 
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:
@@ -106,6 +118,7 @@ class WanI2VFamily(PipelineFamily):
             **self.request_kwargs(image, settings),
             # A tokenizer with a shorter context (tiny test checkpoints) would otherwise be asked for 512.
             max_sequence_length=min(WAN_MAX_SEQUENCE_LENGTH, tokenizer_limit),
+            **({"guidance_scale_2": settings.guidance_scale_2} if self.has_two_experts(pipe) else {}),
             **self.call_kwargs(pipe, settings, generator, on_step),
         )
         return to_uint8_frames(output.frames)
