@@ -222,9 +222,6 @@ class GenerateActions:
         if entry is None:
             return "A model folder path: its family and rules are read when it loads."
         status = availability(entry)
-        d = entry.defaults
         state = (f"<span class='ss-ok'>● installed</span> · runs on **{self.ctx.device.label}**" if status.available
                  else f"<span class='ss-bad'>○ not installed</span> — {html.escape(status.reason)}")
-        return (f"{state}<br>Defaults {d.width}×{d.height}, {d.num_frames} frames at {d.fps} fps, "
-                f"{d.num_inference_steps} steps, guidance {d.guidance_scale:g}. "
-                f"Rules: {html.escape(entry_rules(entry))}.")
+        return f"{state}<br>Defaults {entry.defaults.describe()}. Rules: {html.escape(entry_rules(entry))}."

@@ -34,13 +34,11 @@ def registry_rows(ctx: StudioContext, reload: bool = False) -> list[list[str]]:
     rows = []
     for entry in ctx.registry(reload=reload).values():
         status = availability(entry)
-        d = entry.defaults
         rows.append([
             entry.id, entry.label, entry.family,
             "installed" if status.available else "not installed",
             where_or_why(entry, status),
-            f"{d.width}×{d.height}, {d.num_frames} frames @ {d.fps} fps, {d.num_inference_steps} steps, "
-            f"w={d.guidance_scale:g}",
+            entry.defaults.describe(),
             entry_rules(entry),
         ])
     return rows

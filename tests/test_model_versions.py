@@ -197,3 +197,16 @@ def test_models_json_lists_each_models_rules(capsys):
     rows = {row["id"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["svd-xt"]["rules"] == entry_rules(REGISTRY["svd-xt"])
     assert "frames = 16k+1" in rows["cogvideox1.5-5b-i2v"]["rules"]
+
+
+def test_the_models_page_shows_each_versions_defaults_and_engine_rules():
+    from pages.models import COLUMNS, registry_rows
+
+    rows = registry_rows(SimpleNamespace(registry=lambda reload=False: REGISTRY))
+    by_id = {row[0]: dict(zip(COLUMNS, row)) for row in rows}
+    assert set(by_id) == set(REGISTRY)
+    a14b = by_id["wan2.2-i2v-a14b"]
+    assert a14b["Defaults"] == "1280×720, 81 frames at 16 fps, 40 steps, guidance 3.5 (low-noise expert 3.5)"
+    for entry_id, row in by_id.items():
+        assert row["Rules"] == entry_rules(REGISTRY[entry_id])
+    assert by_id["cogvideox-5b-i2v"]["Rules"].endswith("frames = 8k+1, 9 to 49")

@@ -32,6 +32,14 @@ class ModelDefaults:
     # Wan 2.2 A14B's low-noise expert has its own scale; None elsewhere (and there it takes guidance_scale).
     guidance_scale_2: float | None = None
 
+    def describe(self) -> str:
+        """One line for the Models and Generate pages: '832×480, 81 frames at 16 fps, 40 steps, guidance 5'."""
+        guidance = f"guidance {self.guidance_scale:g}"
+        if self.guidance_scale_2 is not None:
+            guidance += f" (low-noise expert {self.guidance_scale_2:g})"
+        return (f"{self.width}×{self.height}, {self.num_frames} frames at {self.fps} fps, "
+                f"{self.num_inference_steps} steps, {guidance}")
+
 
 @dataclass(frozen=True)
 class FamilyConstraints:
