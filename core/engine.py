@@ -72,7 +72,7 @@ def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 class Engine:
-    """Generates clips. One generation runs at a time per engine (one GPU or CPU), guarded by a lock."""
+    """Generates clips. One generation runs at a time per pipeline cache (one GPU or CPU), under its run lock."""
 
     def __init__(self, output_dir: Path | None = None, load_options: LoadOptions | None = None,
                  cache: PipelineCache = PIPELINE_CACHE, registry: dict[str, ModelEntry] | None = None,
@@ -82,7 +82,7 @@ class Engine:
         self.cache = cache
         self.registry = registry
         self.catalogue = catalogue or default_catalogue()
-        self._lock = threading.Lock()
+        self._lock = cache.run_lock  # one lock per cache, shared by every engine that uses it
 
     def generate(self, request: GenerationRequest, on_progress: Callable[[Progress], None] | None = None,
                  cancel: CancelToken | None = None, out_path: Path | None = None,

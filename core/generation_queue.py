@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -27,6 +28,7 @@ from core.engine import CancelToken, Engine, Progress
 from core.errors import GenerationCancelled, StudioError
 
 DEFAULT_MAX_WAITING = 4  # one person's variants (up to 4) can wait behind another's clip
+MAX_CANCEL_OWNERS = 4096  # owners whose cancel epochs are remembered (least recently cancelling go first)
 UNLOAD_LABEL = "unload the model"
 
 
@@ -89,7 +91,10 @@ class GenerationGate:
         self._cond = threading.Condition()
         self._running: list[Ticket] = []
         self._waiting: list[Ticket] = []
-        self._cancel_epochs: dict[str, int] = {}
+        # Owners are browser sessions, which come and go: keep the most recent ones only. An owner's epoch
+        # is read while its own series runs, so only an owner idle through MAX_CANCEL_OWNERS others'
+        # cancels could lose it.
+        self._cancel_epochs: OrderedDict[str, int] = OrderedDict()
 
     @contextmanager
     def admit(self, owner: str, label: str = "",
@@ -152,6 +157,9 @@ class GenerationGate:
         """
         with self._cond:
             self._cancel_epochs[owner] = self._cancel_epochs.get(owner, 0) + 1
+            self._cancel_epochs.move_to_end(owner)
+            while len(self._cancel_epochs) > MAX_CANCEL_OWNERS:
+                self._cancel_epochs.popitem(last=False)
             tickets = [t for t in self._running + self._waiting if t.owner == owner]
             for ticket in tickets:
                 ticket.cancel.cancel()

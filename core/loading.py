@@ -142,9 +142,14 @@ class LoadedModel:
 
 
 class PipelineCache:
-    """Holds one loaded pipeline. Asking for another model frees the previous one first."""
+    """Holds one loaded pipeline. Asking for another model frees the previous one first.
+
+    `run_lock` is held by whoever runs the held pipeline (Engine.generate, Engine.unload): every engine
+    sharing this cache shares it, so one engine can never evict the model under another's run.
+    """
 
     def __init__(self) -> None:
+        self.run_lock = threading.Lock()
         self._lock = threading.Lock()
         self._loaded: LoadedModel | None = None
         self._key: tuple | None = None

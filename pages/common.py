@@ -93,6 +93,8 @@ class StudioContext:
     device: DeviceProbe
     _registry: dict[str, ModelEntry] = field(default_factory=dict)
     metrics_gate: GenerationGate | None = None  # built from the config when not given
+    # Handlers run on Gradio's worker threads: one of them reloading must not race another's read.
+    _registry_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.metrics_gate is None:
@@ -101,10 +103,11 @@ class StudioContext:
 
     def registry(self, reload: bool = False) -> dict[str, ModelEntry]:
         """Built-in plus user entries; reloaded after the Models page adds one."""
-        if reload or not self._registry:
-            self._registry = studio_registry(self.config.data_dir)
-            self.engine.registry = self._registry
-        return self._registry
+        with self._registry_lock:
+            if reload or not self._registry:
+                self._registry = studio_registry(self.config.data_dir)
+                self.engine.registry = self._registry
+            return self._registry
 
     def model_choices(self) -> list[tuple[str, str]]:
         """Dropdown (label, id) pairs that say whether each model can run here."""

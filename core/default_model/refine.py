@@ -12,25 +12,25 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from core.default_model.autoencoder import FrameAutoencoder
 from core.default_model.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
 from core.default_model.data import frames_to_tensor
+from core.default_model.run_config import TrainConfig, render
+from core.default_model.run_log import append_loss
 
 log = logging.getLogger(__name__)
 
 
-def refine_decoder(config: Any, ae: Any, steps: int, lr: float = 3e-4, seed_offset: int = 500_000) -> Any:
+def refine_decoder(config: TrainConfig, ae: FrameAutoencoder, steps: int, lr: float = 3e-4,
+                   seed_offset: int = 500_000) -> FrameAutoencoder:
     """Train `ae.decoder` for `steps` steps on fresh clips (indices from `seed_offset`, never the
     stage-1 ones); checkpoint to out_dir/checkpoints/decoder.{safetensors,json} and save out_dir/autoencoder_refined.
     Resumes from the checkpoint. Returns the autoencoder (eval mode)."""
-    from core.default_model.autoencoder import FrameAutoencoder
-    from core.default_model.training import _append_loss, render
-
     final_dir = Path(config.out_dir) / "autoencoder_refined"
     if (final_dir / "config.json").exists():
         return FrameAutoencoder.from_pretrained(final_dir).eval()
@@ -66,7 +66,7 @@ def refine_decoder(config: Any, ae: Any, steps: int, lr: float = 3e-4, seed_offs
         loss.backward()
         optim.step()
         optim.zero_grad(set_to_none=True)
-        _append_loss(Path(config.out_dir), "decoder", step + 1, loss.item(), time.time() - t0)
+        append_loss(Path(config.out_dir), "decoder", step + 1, loss.item(), time.time() - t0)
         if (step + 1) % 50 == 0 or step + 1 == steps:
             log.info("decoder step %d loss %.4f (%.0f s)", step + 1, loss.item(), time.time() - t0)
             save_checkpoint(state_path, {"decoder": ae.decoder.state_dict(), "optim": optim.state_dict(),

@@ -21,7 +21,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,46 +30,15 @@ import torch
 from torch.nn import functional as F
 
 from core.default_model.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
-from core.default_model.data import LatentClip, LatentPool, frames_to_tensor, spec_for, synth
-from core.default_model.factory import ModelSpec, build_autoencoder, build_denoiser, build_pipeline, build_scheduler
+from core.default_model.data import LatentClip, LatentPool, frames_to_tensor
+from core.default_model.factory import build_autoencoder, build_denoiser, build_pipeline, build_scheduler
+from core.default_model.refine import refine_decoder
+from core.default_model.run_config import TrainConfig, render
+from core.default_model.run_log import append_loss, read_losses, write_loss_curve
+
+__all__ = ["TrainConfig", "read_losses", "train", "write_loss_curve"]  # the training entry points
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """Knobs of one training run. Steps are optimiser steps; sizes are pixels; times are minutes."""
-
-    out_dir: Path
-    seed: int = 0
-    spec: ModelSpec = field(default_factory=ModelSpec)
-    num_frames: int = 16
-    width: int = 256
-    height: int = 144
-    synth_module: str = "core.synth"
-    # stage 1: autoencoder
-    ae_steps: int = 700
-    ae_batch_size: int = 8
-    ae_lr: float = 1e-3
-    ae_crop_width: int = 128       # crops halve the cost per step; the AE is fully convolutional
-    ae_initial_clips: int = 48
-    ae_new_clips_every: int = 2    # render one more clip every N steps (fresh data, little overhead)
-    # stage 2: denoiser
-    steps: int = 2000
-    batch_size: int = 4
-    lr: float = 4e-4
-    warmup_steps: int = 100
-    cfg_dropout: float = 0.1       # the case study's p for dropping the condition
-    min_snr_gamma: float = 5.0
-    ema_decay: float = 0.995
-    pool_initial: int = 128
-    new_clips_per_step: float = 0.5
-    checkpoint_every: int = 250
-    time_limit_min: float | None = None
-    samples: bool = True
-    sample_steps: int = 25
-    # stage 3 (optional): decoder refinement with the encoder frozen (the denoiser stays valid)
-    decoder_steps: int = 0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -84,54 +53,10 @@ def _accelerator():
     return accelerator
 
 
-def _append_loss(out_dir: Path, stage: str, step: int, loss: float, elapsed_s: float) -> None:
-    with open(out_dir / "losses.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps({"stage": stage, "step": step, "loss": loss, "elapsed_s": round(elapsed_s, 1)}) + "\n")
-
-
-def read_losses(out_dir: Path) -> list[dict]:
-    path = Path(out_dir) / "losses.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write_loss_curve(out_dir: Path) -> Path:
-    """loss_curve.html: one trace per stage, with a 50-step moving average; plotly.js embedded (offline)."""
-    import plotly.graph_objects as go
-    from plotly.offline import plot
-
-    from core.atomic import write_text_atomic
-
-    rows = read_losses(out_dir)
-    fig = go.Figure()
-    for stage in ("autoencoder", "denoiser", "decoder"):
-        pts = [r for r in rows if r["stage"] == stage]
-        if not pts:
-            continue
-        steps = [r["step"] for r in pts]
-        losses = np.array([r["loss"] for r in pts])
-        smooth = np.convolve(losses, np.ones(min(50, len(losses))) / min(50, len(losses)), mode="valid")
-        fig.add_trace(go.Scatter(x=steps, y=losses, mode="lines", name=f"{stage} loss", opacity=0.35))
-        fig.add_trace(go.Scatter(x=steps[len(steps) - len(smooth):], y=smooth, mode="lines",
-                                 name=f"{stage} (50-step mean)"))
-    fig.update_layout(title="Embedded default model: training loss", xaxis_title="optimiser step",
-                      yaxis_title="loss", yaxis_type="log")
-    path = Path(out_dir) / "loss_curve.html"
-    write_text_atomic(path, plot(fig, include_plotlyjs=True, output_type="div"))
-    return path
-
-
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     """PSNR in dB between images in [-1, 1] (computed on the [0, 1] scale)."""
     mse = F.mse_loss((a.clamp(-1, 1) + 1) / 2, (b + 1) / 2).item()
     return 10 * math.log10(1.0 / max(mse, 1e-12))
-
-
-def render(config: TrainConfig, index: int, **overrides: Any) -> tuple[Any, np.ndarray]:
-    spec = spec_for(config.seed, index, config.num_frames, config.width, config.height, config.synth_module,
-                    **overrides)
-    return spec, synth(config.synth_module).render_clip(spec)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -177,7 +102,7 @@ def train_autoencoder(config: TrainConfig, accelerator) -> Any:
         accelerator.backward(loss)
         optim.step()
         optim.zero_grad(set_to_none=True)
-        _append_loss(config.out_dir, "autoencoder", step + 1, loss.item(), time.time() - t0)
+        append_loss(config.out_dir, "autoencoder", step + 1, loss.item(), time.time() - t0)
         if (step + 1) % 100 == 0 or step + 1 == config.ae_steps:
             log.info("autoencoder step %d loss %.4f psnr %.2f dB (%.0f s)", step + 1, loss.item(),
                      _psnr(recon.detach(), x), time.time() - t0)
@@ -331,7 +256,7 @@ def train_denoiser(config: TrainConfig, accelerator, ae) -> dict[str, Any]:
                 p_ema.lerp_(p.detach(), 1 - d)
         last_loss = loss.item()
         elapsed = elapsed_before + time.time() - t0
-        _append_loss(config.out_dir, "denoiser", step, last_loss, elapsed)
+        append_loss(config.out_dir, "denoiser", step, last_loss, elapsed)
         if step % 25 == 0:
             log.info("denoiser step %d loss %.4f pool %d (%.0f s)", step, last_loss, len(pool), elapsed)
         out_of_time = config.time_limit_min is not None and elapsed > config.time_limit_min * 60
@@ -383,8 +308,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
     log.info("autoencoder ready (%.0f s): %s", ae_time, ae_eval)
     result = train_denoiser(config, accelerator, ae)
     if config.decoder_steps > 0:
-        from core.default_model.refine import refine_decoder
-
         ae = refine_decoder(config, ae.cpu(), config.decoder_steps).to(accelerator.device)
         ae_eval = autoencoder_psnr(ae, config)
         log.info("refined decoder: %s", ae_eval)
