@@ -159,7 +159,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 with gr.Column(min_width=260):
                     video = gr.Video(label="Preview", autoplay=True, loop=True, interactive=False, height=400,
                                      elem_id="main-video", buttons=["download"])
-                    live = generate_preview.preview_image()
+                    live_frame = generate_preview.preview_image()
                     card = gr.HTML(elem_id="quality-card", elem_classes="ss-q-wrap")
                 variant_columns, variant_videos, variant_cards = [], [], []
                 for index in range(MAX_VARIANTS - 1):
@@ -406,4 +406,4 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     demo.load(lambda: (first_category.id, *on_category(first_category.id)), None,
               [scenario, event, conditions, road, prompt, prompt_note], **quiet)  # the page opens on it
     timer.tick(session.status_bar, [model, history], [status], show_progress="hidden", **quiet)
-    generate_preview.attach(timer, live, ctx.gate, **quiet)
+    generate_preview.attach(timer, live_frame, ctx.gate, **quiet)
