@@ -24,8 +24,8 @@ from core.registry import availability
 from core.request import GenerationRequest
 from core.sample_frames import load_sample_frames
 from core.studio_settings import push_history
-from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages import generate_preview
+from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
 from pages.generate_session import HistoryItem, SessionActions, history_gallery, template_note
 from pages.metrics_work import card_html
