@@ -27,6 +27,7 @@ from core.families import get_family
 from core.image_input import fit_to_size, load_first_frame
 from core.loading import PIPELINE_CACHE, LoadOptions, PipelineCache
 from core.paths import data_dir
+from core.previews import DEFAULT_EVERY, check_cadence, preview_due
 from core.registry import ModelEntry, load_registry, resolve_model
 from core.request import GenerationRequest, GenerationResult
 from core.video_io import write_mp4
@@ -43,7 +44,7 @@ class Progress:
     total: int
     elapsed_s: float
     stage: str = "denoising"
-    preview: np.ndarray | None = None  # uint8 H×W×3 frame, where the family can make one cheaply
+    preview: np.ndarray | None = None  # uint8 h×w×3 latent-resolution frame on due steps (core/previews.py)
 
 
 class CancelToken:
@@ -86,13 +87,16 @@ class Engine:
 
     def generate(self, request: GenerationRequest, on_progress: Callable[[Progress], None] | None = None,
                  cancel: CancelToken | None = None, out_path: Path | None = None,
-                 with_preview: bool = False) -> GenerationResult:
+                 with_preview: bool = False, preview_every: int = DEFAULT_EVERY) -> GenerationResult:
         """Make one clip. Raises ValidationError / ModelUnavailableError / GenerationCancelled.
 
-        `with_preview` asks the family for a preview frame with each progress report (costs a decode).
+        `with_preview` asks for a preview frame (core/previews.py) on the progress reports of steps
+        preview_every, 2·preview_every, … and the last; other reports carry None. A family or checkpoint
+        without published latent-to-RGB factors gets a note saying so instead.
         """
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        check_cadence(preview_every)
         slots, prompt = self.catalogue.resolve_prompt(request.scenario, request.slots, request.prompt)
         if request.image is None:
             raise ValidationError("a first-frame image is required (PNG, JPEG or WebP).")
@@ -121,12 +125,15 @@ class Engine:
             image, image_adjustments = fit_to_size(first_frame.image, settings.width, settings.height)
             adjustments = settings.adjustments + image_adjustments
 
+            previewing = with_preview and on_progress is not None and self._preview_note(family, loaded.pipe, notes)
+
             def on_step(step: int, total: int, latents) -> None:
                 # Raising here aborts the pipeline inside its loop: cancellation lands within one step.
                 if cancel is not None and cancel.cancelled:
                     raise GenerationCancelled("generation cancelled; no clip was written.")
                 if on_progress is not None:
-                    preview = family.preview_frame(loaded.pipe, latents) if with_preview else None
+                    due = previewing and preview_due(step, total, preview_every)
+                    preview = family.preview_frame(loaded.pipe, latents, settings) if due else None
                     on_progress(Progress(step, total, time.perf_counter() - started, preview=preview))
 
             import torch
@@ -168,6 +175,14 @@ class Engine:
                              "does not change the clip")
             settings.slots = slots = conditioned
         return slots, self.catalogue.labels_source(slots, prompt, conditioned is not None, reads_prompt)
+
+    @staticmethod
+    def _preview_note(family, pipe, notes: list[str]) -> bool:
+        """True when this checkpoint can be previewed; otherwise add the note saying why not."""
+        spec, note = family.preview_spec(pipe)
+        if note:
+            notes.append(note)
+        return spec is not None
 
     def unload(self) -> bool:
         """Drop this engine's cached model after any generation in progress; True when one was held.

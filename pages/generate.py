@@ -24,6 +24,7 @@ from core.registry import availability
 from core.request import GenerationRequest
 from core.sample_frames import load_sample_frames
 from core.studio_settings import push_history
+from pages import generate_preview
 from pages.common import StudioContext, navbar, page_header, raise_for_ui, ui_errors
 from pages.generate_actions import Controls, GenerateActions
 from pages.generate_session import HistoryItem, SessionActions, history_gallery, template_note
@@ -158,6 +159,7 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
                 with gr.Column(min_width=260):
                     video = gr.Video(label="Preview", autoplay=True, loop=True, interactive=False, height=400,
                                      elem_id="main-video", buttons=["download"])
+                    live_frame = generate_preview.preview_image()
                     card = gr.HTML(elem_id="quality-card", elem_classes="ss-q-wrap")
                 variant_columns, variant_videos, variant_cards = [], [], []
                 for index in range(MAX_VARIANTS - 1):
@@ -404,3 +406,4 @@ def build(ctx: StudioContext, demo: gr.Blocks) -> None:
     demo.load(lambda: (first_category.id, *on_category(first_category.id)), None,
               [scenario, event, conditions, road, prompt, prompt_note], **quiet)  # the page opens on it
     timer.tick(session.status_bar, [model, history], [status], show_progress="hidden", **quiet)
+    generate_preview.attach(timer, live_frame, ctx.gate, **quiet)

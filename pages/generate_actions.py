@@ -26,6 +26,7 @@ from core.request import GenerationRequest
 from core.studio_settings import HistoryEntry, history_entry
 from core.video_io import read_frames
 from pages.common import StudioContext, fmt_seconds
+from pages.generate_preview import carry_preview
 
 FILMSTRIP_FRAMES = 8  # evenly spaced frames shown under the preview
 THUMB_WIDTH = 224
@@ -164,11 +165,12 @@ class GenerateActions:
             progress(0.0, desc=f"Starting {what} · the model loads on first use")
 
             def on_progress(report: Progress) -> None:
-                ticket.progress = report
+                ticket.progress = carry_preview(report, ticket.progress)
                 progress(report.step / max(report.total, 1), desc=f"{what.capitalize()}: step {report.step} of "
                                                                    f"{report.total} · {fmt_seconds(report.elapsed_s)}")
 
-            result = self.ctx.engine.generate(request, on_progress=on_progress, cancel=ticket.cancel)
+            result = self.ctx.engine.generate(request, on_progress=on_progress, cancel=ticket.cancel,
+                                              with_preview=True)
         return json.loads(Path(result.manifest_path).read_text(encoding="utf-8"))
 
     # -- results ----------------------------------------------------------------------------------

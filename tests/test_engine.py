@@ -180,10 +180,13 @@ def test_gpu_only_options_are_noted_not_silent_on_cpu(tiny_model, first_frame_pn
 
 def test_progress_reports_carry_preview_slot(tiny_model, first_frame_png, tmp_path):
     seen = []
-    Engine(output_dir=tmp_path).generate(_request(tiny_model("ltx_i2v"), "ltx_i2v", image=first_frame_png),
-                                         on_progress=seen.append, with_preview=True)
-    # LTX decodes whole temporal chunks, so it offers no cheap preview; the slot is None, not a fake frame.
+    result = Engine(output_dir=tmp_path).generate(
+        _request(tiny_model("ltx_i2v"), "ltx_i2v", image=first_frame_png), on_progress=seen.append,
+        with_preview=True)
+    # The tiny LTX VAE has 8 latent channels, the published factors 128: the slot stays None (never a
+    # wrongly coloured frame) and the result says why. Frames on due steps: tests/test_previews.py.
     assert [p.preview for p in seen] == [None, None]
+    assert any("no live preview" in note and "128 (LTXV)" in note for note in result.notes)
 
 
 @pytest.mark.parametrize("family, prompt, expected", [

@@ -73,6 +73,17 @@ def test_generate_from_sample_frame_returns_playable_mp4(studio, client):
     # The clip and its manifest were written into the studio's clips folder.
     assert Path(result["result"]["mp4_path"]).parent == studio.ctx.config.output_dir
     assert Path(result["result"]["manifest_path"]).is_file()
+    # The page asks for live previews; CogVideoX has no published factors, and the result says so.
+    assert any("no published latent-to-RGB factors for CogVideoX" in note for note in result["result"]["notes"])
+
+
+def test_live_preview_image_is_fed_by_the_page_timer(studio):
+    config = studio.demo.get_config_file()
+    images = [c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "live-preview"]
+    timers = {c["id"] for c in config["components"] if c.get("type") == "timer"}
+    assert len(images) == 1
+    assert any(images[0] in dep["outputs"] and any(target[0] in timers for target in dep["targets"])
+               for dep in config["dependencies"])
 
 
 def test_slots_and_random_seed_through_the_api(studio, client):

@@ -16,6 +16,7 @@ import PIL.Image
 
 from core.catalogue import ScenarioSlots
 from core.errors import ValidationError
+from core.previews import LatentPreviewSpec, project_frame, select_spec
 from core.request import Adjustment
 
 
@@ -294,12 +295,35 @@ class PipelineFamily:
             notes.append(note)
         return notes
 
-    def preview_frame(self, pipe: Any, latents: Any) -> np.ndarray | None:
-        """A cheap look at the clip mid-run (uint8 H×W×3), or None where decoding would cost too much.
+    # ----- live previews (core/previews.py; factors in configs/latent_previews.yaml) -----
 
-        Large latent-video VAEs decode whole temporal chunks, so most families return None.
+    #: Axis order of the latents the step callback carries (after `preview_latents`).
+    preview_layout: str = "BCTHW"
+
+    def latent_channels(self, pipe: Any) -> int | None:
+        """Latent channels of the loaded VAE (`latent_channels`, or `z_dim` for Wan), None when unknown."""
+        config = getattr(getattr(pipe, "vae", None), "config", None) or {}
+        value = config.get("latent_channels", config.get("z_dim"))
+        return None if value is None else int(value)
+
+    def preview_spec(self, pipe: Any) -> tuple[LatentPreviewSpec | None, str | None]:
+        """The published latent-to-RGB format for this checkpoint, or None and the sentence saying why."""
+        return select_spec(self.name, self.latent_channels(pipe), self.label)
+
+    def preview_latents(self, pipe: Any, latents: Any, settings: ResolvedSettings | None) -> Any:
+        """The step latents in `preview_layout`; families whose callback packs them (LTX) unpack here."""
+        return latents
+
+    def preview_frame(self, pipe: Any, latents: Any, settings: ResolvedSettings | None = None) -> np.ndarray | None:
+        """A cheap look at the clip mid-run: uint8 h×w×3 at latent resolution, or None without factors.
+
+        A linear map of the middle latent frame (no VAE decode), so it costs far less than a step.
         """
-        return None
+        spec, _ = self.preview_spec(pipe)
+        if spec is None or latents is None:
+            return None
+        unpacked = self.preview_latents(pipe, latents, settings)
+        return None if unpacked is None else project_frame(unpacked, spec, self.preview_layout)
 
     @staticmethod
     def request_kwargs(image: PIL.Image.Image, settings: ResolvedSettings, *, with_prompt: bool = True) -> dict:

@@ -37,6 +37,8 @@ class CogVideoXI2VFamily(PipelineFamily):
     name = "cogvideox_i2v"
     pipeline_class_names = ("CogVideoXImageToVideoPipeline",)
     label = "CogVideoX I2V"
+    # The step callback carries latents as [B, T, C, h, w] (frames before channels).
+    preview_layout = "BTCHW"
 
     @staticmethod
     def spatial_factor(pipe: Any) -> int:

@@ -71,6 +71,18 @@ class LTXI2VFamily(PipelineFamily):
                                  min_frames=modulus + 1,
                                  notes=(f"frames are {modulus}k+1; sides are multiples of {multiple}",))
 
+    def preview_latents(self, pipe: Any, latents: Any, settings: ResolvedSettings | None) -> Any:
+        """Packed [B, seq, C·pt·p·p] step latents -> [B, C, F, h, w], with the pipeline's own `_unpack_latents`.
+
+        The latent grid is computed as the pipeline computes it (frames (n-1)/temporal+1, sides / spatial).
+        """
+        if settings is None:
+            return None
+        frames = (settings.num_frames - 1) // int(pipe.vae_temporal_compression_ratio) + 1
+        spatial = int(pipe.vae_spatial_compression_ratio)
+        return pipe._unpack_latents(latents, frames, settings.height // spatial, settings.width // spatial,
+                                    pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size)
+
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:
         """Denoise and decode; returns uint8 frames T×H×W×3 with T = settings.num_frames."""

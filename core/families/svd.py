@@ -41,6 +41,8 @@ class SVDFamily(PipelineFamily):
     name = "svd"
     pipeline_class_names = ("StableVideoDiffusionPipeline",)
     label = "Stable Video Diffusion"
+    # The step callback carries latents as [B, T, C, h, w] (frames before channels).
+    preview_layout = "BTCHW"
 
     def constraints(self, pipe: Any) -> FamilyConstraints:
         vae_factor = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
