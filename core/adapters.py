@@ -118,8 +118,9 @@ def _load_one(pipe: Any, denoisers: list[Any], adapter: ResolvedAdapter) -> None
             pipe.load_lora_weights(path, load_into_transformer_2=True, **options)
     for denoiser in denoisers:
         # The pipeline loader skips keys without its component prefix (bare PEFT keys): load them directly.
+        # `_pipeline` is what diffusers' own loaders pass, so CPU-offload hooks are lifted during the load.
         if not _has(denoiser, name):
-            denoiser.load_lora_adapter(path, prefix=None, **options)
+            denoiser.load_lora_adapter(path, prefix=None, _pipeline=pipe, **options)
         if not _has(denoiser, name):
             raise ValueError("no LoRA weights for this denoiser")
 
@@ -141,7 +142,7 @@ def _remove(pipe: Any, denoisers: list[Any], names: list[str]) -> None:
     """Delete `names` everywhere, then unload LoRA layers left empty so the next request runs the bare model."""
     if hasattr(pipe, "delete_adapters"):
         pipe.delete_adapters(names)
-    for denoiser in denoisers:
+    for denoiser in denoisers:  # also denoisers outside the pipeline loader's components (no-op if gone)
         if hasattr(denoiser, "delete_adapters"):
             denoiser.delete_adapters(names)
         if getattr(denoiser, "_hf_peft_config_loaded", False) and not getattr(denoiser, "peft_config", None):
