@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.errors import ValidationError
 from core.paths import data_dir
@@ -111,7 +112,7 @@ def _quiet_expected_logs() -> Iterator[None]:
 def _load_one(pipe: Any, denoisers: list[Any], adapter: ResolvedAdapter) -> None:
     """Attach one adapter file to every denoiser; raises what diffusers raises for a file that does not fit."""
     path, name = str(adapter.path), adapter.name
-    options = dict(adapter_name=name, use_safetensors=True, local_files_only=True)
+    options = {"adapter_name": name, "use_safetensors": True, "local_files_only": True}
     if hasattr(pipe, "load_lora_weights"):
         pipe.load_lora_weights(path, **options)
         if getattr(pipe, "transformer_2", None) is not None:  # Wan 2.2 A14B: the low-noise expert too
@@ -161,6 +162,8 @@ def applied_adapters(pipe: Any, denoisers: list[Any], model_id: str,
     if not adapters:
         yield
         return
+    from safetensors import SafetensorError
+
     if missing := [type(d).__name__ for d in denoisers if not hasattr(d, "load_lora_adapter")]:
         raise ValidationError(f"model '{model_id}' does not support LoRA adapters: its denoiser "
                               f"({', '.join(missing)}) has no LoRA loader in this diffusers version.")
@@ -173,7 +176,7 @@ def applied_adapters(pipe: Any, denoisers: list[Any], model_id: str,
             try:
                 with _quiet_expected_logs():
                     _load_one(pipe, denoisers, adapter)
-            except _LOAD_ERRORS + (OSError,) as exc:
+            except _LOAD_ERRORS + (OSError, SafetensorError) as exc:
                 raise _misfit(adapter, model_id, exc) from None
         scales = [a.scale for a in adapters]
         if hasattr(pipe, "set_adapters"):

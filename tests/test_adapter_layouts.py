@@ -221,12 +221,20 @@ def test_misfit_lora_gets_one_sentence_naming_model_and_targets(tiny_model, firs
     assert np.array_equal(base, clean)  # a failed load leaves nothing behind
 
 
+def test_unreadable_file_gets_one_sentence(tiny_model, first_frame_png, tmp_path):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    with pytest.raises(ValidationError, match=r"^adapter 'broken' \(.*\) is not a readable safetensors LoRA file\.$"):
+        Engine(output_dir=tmp_path).generate(_request(tiny_model("ltx_i2v"), "ltx_i2v", first_frame_png,
+                                                      [(broken, 1.0)]))
+
+
 def test_misfit_lora_through_cli_is_one_line(tiny_model, first_frame_png, tmp_path):
     """A real process: diffusers' own log lines about the failed load must not reach the terminal either."""
     out = tmp_path / "x.mp4"
     argv = _cli_args(tiny_model("ltx_i2v"), "ltx_i2v", first_frame_png, out,  # LTX: no CLIP processor notice
                      "--adapter", f"{_foreign_lora(tmp_path / 'foreign.safetensors')}:1")
-    completed = subprocess.run([sys.executable, "-m", "app.cli", *argv], capture_output=True, text=True)
+    completed = subprocess.run([sys.executable, "-m", "app.cli", *argv], capture_output=True, text=True, check=False)
     lines = completed.stderr.strip().splitlines()
     assert completed.returncode == 2 and len(lines) == 1, completed.stderr
     assert "adapter 'foreign' does not fit model" in lines[0] and "(blocks.*.foo)" in lines[0]
