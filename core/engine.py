@@ -143,7 +143,7 @@ class Engine:
             if cancel is not None and cancel.cancelled:
                 raise GenerationCancelled("generation cancelled; no clip was written.")
             stage_start = time.perf_counter()
-            with applied_adapters(family.denoiser(loaded.pipe), adapters):
+            with applied_adapters(loaded.pipe, family.denoisers(loaded.pipe), model.id, adapters):
                 frames = family(loaded.pipe, image, settings, generator, on_step)
             timings["denoise_and_decode_s"] = time.perf_counter() - stage_start
 
