@@ -29,7 +29,7 @@ from core.audit.records import (FAIL, NO_DATA, NOT_JUDGED, PASS, ClipRecord, Con
                                 Distance, Extremes, GateCell, RankEntry)
 from core.audit.stats import Interval, bootstrap_difference, bootstrap_mean, derive_seed, wilson
 from core.metrics.detectors import DETECTORS
-from core.metrics.result import HIGHER, LOWER
+from core.metrics.measures import HIGHER, LOWER
 
 RAREST_SHARE = 0.25  # "among the rarest": the rarest quarter of the audited conditions (at least one)
 

@@ -258,7 +258,7 @@ class SignOff(_Json):
 
 @dataclass
 class MeasureInfo(_Json):
-    """What a measure key means: label, unit and direction (core.metrics.result HIGHER/LOWER/NEUTRAL)."""
+    """What a measure key means: label, unit and direction (core.metrics.measures HIGHER/LOWER/NEUTRAL)."""
 
     key: str
     label: str

@@ -10,7 +10,7 @@ import numpy as np
 from core.errors import ValidationError
 from core.metrics.clip import ClipSource
 from core.metrics.features import FeatureExtractor, extract_features
-from core.metrics.result import LOWER
+from core.metrics.measures import MEASURES
 
 
 @dataclass
@@ -30,7 +30,7 @@ class DistanceResult:
     n_generated: int
     feature_dim: int
     extractor: str
-    direction: str = LOWER
+    direction: str = MEASURES["fvd"].direction  # FVD and KVD share it
     warnings: list[str] = field(default_factory=list)
 
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from core.errors import ValidationError
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.result import HIGHER, MeasureResult
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult
 from core.metrics.ssim import ssim
 
 PSNR_CAP_DB = 100.0
@@ -72,6 +73,6 @@ def first_frame_fidelity(clip: ClipSource, image: np.ndarray | str | Path) -> Fi
         picture = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     structural = ssim(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) / 255.0, cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY) / 255.0)
     return FidelityResult(
-        name="first_frame_fidelity", value=psnr(frame, picture), unit="dB (PSNR)", low=0.0, high=PSNR_CAP_DB,
-        direction=HIGHER, note=f"image {source_size[0]}×{source_size[1]} resized to {width}×{height}",
+        **result_fields("first_frame_fidelity"), value=psnr(frame, picture), low=0.0, high=PSNR_CAP_DB,
+        note=f"image {source_size[0]}×{source_size[1]} resized to {width}×{height}",
         ssim=structural, resized_from=source_size)
