@@ -29,7 +29,6 @@ from typing import Any, Callable
 
 from core.audit import aggregate
 from core.audit.distances import distances as feature_distances
-from core.audit.distances import fvd_judged, reference_features
 from core.audit.measure import MEASURES, measure_clip
 from core.audit.media import bring, bring_reference, media_path
 from core.audit.plan import AuditPlan, plan_tasks
@@ -38,6 +37,7 @@ from core.audit.records import AuditResult, ClipRecord, MeasureInfo, SkippedClip
 from core.audit.sources import existing_clips, read_manifest, reference_folder, scan_existing_clips
 from core.audit.store import AuditStore, clip_key, default_audits_dir, safe_name, save_audit
 from core.errors import GenerationCancelled, ValidationError
+from core.metrics.gates import fvd_judged
 
 RECORD_VERSION = "audit-record/1"  # bump when ClipRecord's contents change meaning: old records are redone
 
@@ -388,7 +388,7 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
                created: str) -> AuditResult:
     import numpy as np
 
-    from core.metrics.features import load_features
+    from core.metrics.features import load_features, reference_features
 
     plan = run.plan
     ordered = [records[u.clip_id] for u in units]

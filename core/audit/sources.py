@@ -21,7 +21,7 @@ from typing import Any
 
 from core.audit.records import SkippedClip
 from core.errors import ValidationError
-from core.video_io import VIDEO_SUFFIXES
+from core.video_io import VIDEO_SUFFIXES, video_files
 
 
 @dataclass
@@ -42,12 +42,6 @@ class ExistingClip:
     model_id: str | None = None
     weights_sha256: str | None = None
     adapters: list[dict[str, Any]] = field(default_factory=list)
-
-
-def video_files(folder: Path) -> list[Path]:
-    """Video files under `folder`, recursively, sorted; names starting with '.' (temporaries) are skipped."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _clip_id(path: Path, folder: Path) -> str:
