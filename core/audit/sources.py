@@ -19,26 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.audit.records import SkippedClip
+from core.audit.records import ClipIdentity, SkippedClip
 from core.errors import ValidationError
 from core.video_io import VIDEO_SUFFIXES, video_files
 
 
-@dataclass
-class ExistingClip:
-    """A clip found on disk, with what its manifest or the labels CSV says about it."""
+@dataclass(frozen=True, kw_only=True)
+class ExistingClip(ClipIdentity):
+    """A clip found on disk: its identity, where it is, and what its manifest or the labels CSV says about it."""
 
-    clip_id: str
     path: Path
-    group: str
-    condition: str
-    event: str | None = None
-    road: str | None = None
-    category: str | None = None
     manifest: Path | None = None
-    seed: int | None = None
-    prompt: str | None = None
-    image: str | None = None
     model_id: str | None = None
     weights_sha256: str | None = None
     adapters: list[dict[str, Any]] = field(default_factory=list)
