@@ -33,7 +33,10 @@ class FidelityResult(MeasureResult):
 
 
 def load_image(image: np.ndarray | str | Path) -> np.ndarray:
-    """A conditioning image as uint8 H×W×3 RGB, from an array or an image file (PNG, JPEG, ...)."""
+    """A conditioning image as uint8 H×W×3 RGB, from an array or an image file (PNG, JPEG or WebP).
+
+    Files go through core.image_input.load_first_frame, the guarded loader the studio uses for uploads.
+    """
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValidationError(f"image must be a uint8 array H×W×3, got {image.dtype} {tuple(image.shape)}.")
@@ -43,12 +46,14 @@ def load_image(image: np.ndarray | str | Path) -> np.ndarray:
     path = Path(image)
     if not path.is_file():
         raise ValidationError(f"image '{path}' does not exist or is not a file.")
-    import cv2
+    from core.image_input import load_first_frame  # the one guarded loader: content-sniffed, bomb guard, RGB
 
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValidationError(f"image '{path}' could not be read; use a PNG or JPEG file.")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    try:
+        frame = load_first_frame(path)
+    except ValidationError as exc:
+        # one sentence: the loader's reason, after the refusal this measure has always given
+        raise ValidationError(f"image '{path}' could not be read; use a PNG or JPEG file ({str(exc).rstrip('.')}).") from None
+    return np.asarray(frame.image)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
