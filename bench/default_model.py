@@ -250,9 +250,8 @@ def zoom_baseline(first: np.ndarray, num_frames: int, end_zoom: float = 1.3) -> 
 
 def bar_realism(clips: dict[int, np.ndarray], reals: dict[int, np.ndarray], ref_reals: list[np.ndarray]) -> dict:
     """Bar 6: FVD/KVD (random-weight R3D features, no I3D offline) against held-out real clips."""
+    from core.metrics.distribution import set_distances
     from core.metrics.features import extract_features, random_r3d
-    from core.metrics.fvd import FVD
-    from core.metrics.kvd import KVD
 
     extractor = random_r3d()
     ref = extract_features(ref_reals, extractor)
@@ -261,12 +260,8 @@ def bar_realism(clips: dict[int, np.ndarray], reals: dict[int, np.ndarray], ref_
             "zoom_baseline": [zoom_baseline(reals[i][0], reals[i].shape[0]) for i in clips]}
     out = {"extractor": extractor.name, "n_reference": len(ref_reals)}
     for name, group in sets.items():
-        feats = extract_features(group, extractor)
-        fvd, kvd = FVD(extractor), KVD(extractor)
-        for metric in (fvd, kvd):
-            metric.update_reference(features=ref)
-            metric.update_generated(features=feats)
-        out[name] = {"fvd": round(fvd.compute().value, 3), "kvd": round(kvd.compute().value, 5), "n": len(group)}
+        results = set_distances(ref, extract_features(group, extractor), extractor)
+        out[name] = {"fvd": round(results["fvd"].value, 3), "kvd": round(results["kvd"].value, 5), "n": len(group)}
     return out
 
 

@@ -29,6 +29,12 @@ from core.mp4_index import read_container_index
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
 
 
+def video_files(folder: Path) -> list[Path]:
+    """Video files under `folder`, recursively, sorted; names starting with '.' (temporaries) are skipped."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What ffmpeg reports about a clip: frame size in pixels, frame rate in frames per second.

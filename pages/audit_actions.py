@@ -16,13 +16,11 @@ from typing import Any
 import gradio as gr
 
 from core.errors import ValidationError
+from core.metrics.measures import PICKER_CHOICES
 from core.paths import ensure_inside
 from pages.common import StudioContext, fmt_seconds
 
-MEASURE_CHOICES = [("TCS", "tcs"), ("Temporal coherence", "temporal_coherence"), ("Adjacent SSIM", "adjacent_ssim"),
-                   ("Warping error", "warping_error"), ("Flicker index", "flicker_index"),
-                   ("Sharpness", "sharpness"), ("Motion", "motion"), ("First-frame PSNR", "first_frame_psnr"),
-                   ("CLIP score", "clip_score")]
+MEASURE_CHOICES = PICKER_CHOICES  # (label, audit key): read from core.metrics.measures
 CLIP_COLUMNS = ["Clip", "Verdict", "Detectors fired", "TCS", "Sign-off"]
 VERDICT_MARK = {"pass": "✔ PASS", "fail": "✘ FAIL", "no data": "– no data", "not judged": "· not judged"}
 PLAN_PATH_FIELDS = ("clips", "labels", "reference", "i3d", "clip_model", "gates")

@@ -12,22 +12,10 @@ import logging
 from pathlib import Path
 
 from core.errors import StudioError
+from core.metrics.measures import CHIP_LABELS
 from core.sample_frames import asks_condition_change as condition_changes
 
 log = logging.getLogger("scenario_studio.web")
-
-# Measure name -> (short label, digits); card order.
-LABELS = {
-    "tcs": ("TCS", 3),
-    "temporal_coherence": ("Coherence", 3),
-    "adjacent_ssim": ("Adjacent SSIM", 3),
-    "warping_error": ("Warping error", 3),
-    "flicker_index": ("Flicker", 3),
-    "sharpness": ("Sharpness", 3),
-    "motion": ("Motion", 2),
-    "first_frame_fidelity": ("First-frame PSNR", 1),
-}
-
 
 def _chip(text: str, kind: str, title: str = "") -> str:
     return f"<span class='ss-chip ss-chip-{kind}' title='{html.escape(title, quote=True)}'>{html.escape(text)}</span>"
@@ -59,7 +47,7 @@ def quality_card_html(mp4_path: str, first_frame: str | None = None, condition_c
               f"{g.rule}; threshold {g.threshold:g}" + (f"; {g.note}" if g.note else ""))
         for g in card.gates)
     measures = []
-    for name, (label, digits) in LABELS.items():
+    for name, (label, digits) in CHIP_LABELS.items():  # registry key -> (label, decimals), card order
         result = card.measures.get(name)
         if result is None or result.value is None:
             continue

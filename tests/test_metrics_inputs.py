@@ -159,3 +159,16 @@ def test_every_knob_in_gates_yaml_has_a_comment():
     for i, line in enumerate(lines):
         if line.startswith("  ") and ":" in line and not line.strip().startswith("#"):
             assert lines[i - 1].strip().startswith("#"), f"knob without a comment: {line.strip()}"
+
+
+def test_fidelity_reads_images_through_the_guarded_loader(tmp_path, monkeypatch):
+    import PIL.Image
+
+    import core.image_input as image_input
+
+    frames = clean(4)
+    path = tmp_path / "frame.png"
+    PIL.Image.fromarray(frames[0]).save(path)
+    assert first_frame_fidelity(frames, path).value == first_frame_fidelity(frames, frames[0]).value
+    monkeypatch.setattr(image_input, "MAX_PIXELS", 100)  # the bomb guard now refuses this frame
+    refused("decompression bomb guard", first_frame_fidelity, frames, path)

@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import StudioError, ValidationError
-from core.video_io import VIDEO_SUFFIXES
-
+from core.errors import ValidationError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,39 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _reference_features(reference: Path, extractor: Any) -> Any:
-    """Reference features from an .npz cache file, or from the folder's clips (cached there)."""
-    from core.metrics.features import cached_features, load_features
-
-    if reference.is_file():
-        return load_features(reference, extractor)[0]
-    if not reference.is_dir():
-        raise ValidationError(f"reference '{reference}' is neither a folder of clips nor a features .npz file.")
-    clips = sorted(p for p in reference.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-    if not clips:
-        raise ValidationError(f"reference folder '{reference}' holds no video files ({', '.join(VIDEO_SUFFIXES)}).")
-    return cached_features(clips, extractor, reference)
-
-
 def _distribution(args: argparse.Namespace, clips: list[Path], gates: Any) -> dict[str, Any]:
-    from core.metrics.features import extract_features, load_i3d, random_r3d
-    from core.metrics.fvd import FVD
-    from core.metrics.kvd import KVD
+    from core.metrics.distribution import set_distances
+    from core.metrics.features import extract_features, load_i3d, random_r3d, reference_features
+    from core.metrics.gates import fvd_gate, fvd_judged
     from core.metrics.result import to_jsonable
 
     extractor = load_i3d(args.i3d) if args.i3d else random_r3d()
-    reference = _reference_features(Path(args.reference).expanduser(), extractor)
-    generated = extract_features(clips, extractor)
-    fvd, kvd = FVD(extractor), KVD(extractor)
-    for measure in (fvd, kvd):
-        measure.update_reference(features=reference)
-        measure.update_generated(features=generated)
-    fvd_result, kvd_result = fvd.compute(), kvd.compute()
-    judged = extractor.is_i3d or gates.gates.fvd_gate_random_extractor
-    verdict = {"name": "fvd", "threshold": gates.gates.fvd_max, "value": fvd_result.value,
-               "passed": bool(fvd_result.value < gates.gates.fvd_max) if judged else None,
-               "note": "" if judged else "not judged: the 250 gate is calibrated for I3D features"}
-    return {"fvd": to_jsonable(fvd_result), "kvd": to_jsonable(kvd_result), "fvd_gate": verdict}
+    reference = reference_features(Path(args.reference).expanduser(), extractor)
+    results = set_distances(reference, extract_features(clips, extractor), extractor)
+    passed, why_not = fvd_gate(results["fvd"].value, fvd_judged(extractor, gates), gates)
+    verdict = {"name": "fvd", "threshold": gates.gates.fvd_max, "value": results["fvd"].value, "passed": passed,
+               "note": f"not judged: {why_not}" if why_not else ""}
+    return {"fvd": to_jsonable(results["fvd"]), "kvd": to_jsonable(results["kvd"]), "fvd_gate": verdict}
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

@@ -29,7 +29,8 @@ from core.audit.records import (FAIL, NO_DATA, NOT_JUDGED, PASS, ClipRecord, Con
                                 Distance, Extremes, GateCell, RankEntry)
 from core.audit.stats import Interval, bootstrap_difference, bootstrap_mean, derive_seed, wilson
 from core.metrics.detectors import DETECTORS
-from core.metrics.result import HIGHER, LOWER
+from core.metrics.gates import fvd_gate
+from core.metrics.measures import HIGHER, LOWER
 
 RAREST_SHARE = 0.25  # "among the rarest": the rarest quarter of the audited conditions (at least one)
 
@@ -88,12 +89,13 @@ def condition_gates(summary: ConditionSummary, gates: Any, fvd_judged: bool) -> 
     fvd = summary.distances.get("fvd")
     if fvd is None:
         cells.append(GateCell("fvd", NO_DATA, None, thresholds.fvd_max, "FVD < threshold", "no reference clips"))
-    elif not fvd_judged:
-        cells.append(GateCell("fvd", NOT_JUDGED, fvd.value, thresholds.fvd_max, "FVD < threshold",
-                              f"{fvd.name}: the {thresholds.fvd_max:g} gate is calibrated for I3D features"))
     else:
-        cells.append(GateCell("fvd", _threshold_status(fvd.value < thresholds.fvd_max), fvd.value,
-                              thresholds.fvd_max, "FVD < threshold"))
+        passed, why_not = fvd_gate(fvd.value, fvd_judged, gates)
+        if passed is None:
+            cells.append(GateCell("fvd", NOT_JUDGED, fvd.value, thresholds.fvd_max, "FVD < threshold",
+                                  f"{fvd.name}: {why_not}"))
+        else:
+            cells.append(GateCell("fvd", _threshold_status(passed), fvd.value, thresholds.fvd_max, "FVD < threshold"))
     rate = summary.rejection
     if rate is None:
         cells.append(GateCell("rejection_rate", NO_DATA, None, thresholds.rejection_rate_alert,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from core.audit.measure import MEASURE_BY_KEY, MEASURES
 from core.audit.records import AuditResult, _Json
 from core.audit.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, Interval, bootstrap_difference, derive_seed
-from core.metrics.result import HIGHER, LOWER
+from core.metrics.measures import HIGHER, LOWER
 
 REJECTION = "rejection_rate"
 

@@ -143,7 +143,7 @@ def reference_clips(audit: AuditResult, group: str) -> list[str]:
     """Paths of the reference clips of a condition (empty when it has none), sorted."""
     from pathlib import Path
 
-    from core.audit.sources import video_files
+    from core.video_io import video_files
 
     summary = audit.condition(group)
     if summary is None or not summary.reference or not Path(summary.reference).is_dir():

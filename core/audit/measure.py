@@ -17,34 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from core.metrics.result import HIGHER, LOWER, NEUTRAL
+from core.metrics.measures import AUDIT_MEASURES, AuditMeasure
 
 THUMB_WIDTH = 192  # px per frame in the thumbnail strip: readable in a report table, ~20 KB as PNG
 
-
-@dataclass(frozen=True)
-class AuditMeasure:
-    """A scalar per-clip number the audit summarises: where it sits in the card, its label, unit, direction."""
-
-    key: str
-    label: str
-    unit: str
-    direction: str
-    card_measure: str
-    attribute: str = "value"
-
-
-MEASURES: tuple[AuditMeasure, ...] = (
-    AuditMeasure("tcs", "Temporal consistency (TCS)", "score in [0, 1]", HIGHER, "tcs"),
-    AuditMeasure("temporal_coherence", "Temporal coherence", "cosine in [0, 1]", HIGHER, "temporal_coherence"),
-    AuditMeasure("adjacent_ssim", "Adjacent-frame SSIM", "SSIM in [-1, 1]", HIGHER, "adjacent_ssim"),
-    AuditMeasure("warping_error", "Warping error", "mean abs. error in [0, 1]", LOWER, "warping_error"),
-    AuditMeasure("flicker_index", "Flicker index", "energy share in [0, 1]", LOWER, "flicker_index"),
-    AuditMeasure("sharpness", "Sharpness", "Sobel magnitude", HIGHER, "sharpness"),
-    AuditMeasure("motion", "Motion", "px/frame", NEUTRAL, "motion"),
-    AuditMeasure("first_frame_psnr", "First-frame PSNR", "dB", HIGHER, "first_frame_fidelity"),
-    AuditMeasure("clip_score", "CLIP text-video score", "cosine", HIGHER, "clip_score"),
-)
+# The scalars an audit summarises, as it names them: read from the one registry (core.metrics.measures).
+MEASURES: tuple[AuditMeasure, ...] = AUDIT_MEASURES
 MEASURE_BY_KEY = {m.key: m for m in MEASURES}
 # Measures the ranking averages over: the temporal-quality family the case study audits, plus
 # sharpness (the brief's second per-condition measure). Motion is informational; first-frame PSNR and

@@ -144,7 +144,7 @@ def bring(store: "AuditStore", key: str, source: Path, sha256: str) -> MediaFile
 def bring_reference(store: "AuditStore", group: str, folder: Path | None) -> MediaFile | None:
     """The reference clip the views show for a group (the folder's first, sorted), in media/reference/."""
     from core.audit.measure import file_sha256
-    from core.audit.sources import video_files
+    from core.video_io import video_files
     from core.audit.store import clip_key
 
     clips = video_files(folder) if folder is not None else []

@@ -73,9 +73,40 @@ class MediaFile(_Json):
     source: str = ""
 
 
+@dataclass(frozen=True)
+class ClipIdentity:
+    """What a clip is, known before it is measured; shared by the run's units, the clips found on disk
+    and the saved records.
+
+    Attributes:
+        clip_id: unique within the audit (the MP4's stem for generated clips).
+        group: the condition or category id it is audited under; condition/event/road/category: slots (ids).
+        seed, prompt, image (first-frame path): how it was (or is to be) generated, where known.
+    """
+
+    clip_id: str
+    group: str
+    condition: str
+    event: str | None = None
+    road: str | None = None
+    category: str | None = None
+    seed: int | None = None
+    prompt: str | None = None
+    image: str | None = None
+
+
+def identity_fields(source: Any) -> dict[str, Any]:
+    """The ClipIdentity fields of `source` (a ClipIdentity, a subclass of it, a ClipTask or a ClipRecord)."""
+    return {f.name: getattr(source, f.name) for f in dataclasses.fields(ClipIdentity)}
+
+
 @dataclass
 class ClipRecord(_Json):
     """One audited clip: where it came from, its numbers and its quality card.
+
+    The saved form keeps the ClipIdentity fields flat and in this order (audit.json, cards/*.json and the
+    CSV export read them so); `ClipRecord.of` fills them from an identity, `identity` reads them back.
+    A record is mutable (filled in as it is measured), so it cannot inherit the frozen identity.
 
     Attributes:
         clip_id: unique within the audit (the MP4's stem for generated clips).
@@ -130,6 +161,15 @@ class ClipRecord(_Json):
     thumbnail: str | None = None
     error: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, identity: ClipIdentity, **fields: Any) -> ClipRecord:
+        """A record of `identity`'s clip: its identity fields, then `fields` (which may override them)."""
+        return cls(**{**identity_fields(identity), **fields})
+
+    @property
+    def identity(self) -> ClipIdentity:
+        return ClipIdentity(**identity_fields(self))
 
     @property
     def labels_asserted(self) -> bool:
@@ -258,7 +298,7 @@ class SignOff(_Json):
 
 @dataclass
 class MeasureInfo(_Json):
-    """What a measure key means: label, unit and direction (core.metrics.result HIGHER/LOWER/NEUTRAL)."""
+    """What a measure key means: label, unit and direction (core.metrics.measures HIGHER/LOWER/NEUTRAL)."""
 
     key: str
     label: str

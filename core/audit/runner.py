@@ -29,15 +29,15 @@ from typing import Any, Callable
 
 from core.audit import aggregate
 from core.audit.distances import distances as feature_distances
-from core.audit.distances import fvd_judged, reference_features
 from core.audit.measure import MEASURES, measure_clip
 from core.audit.media import bring, bring_reference, media_path
 from core.audit.plan import AuditPlan, plan_tasks
 from core.audit.provenance import build_provenance
-from core.audit.records import AuditResult, ClipRecord, MeasureInfo, SkippedClip
+from core.audit.records import AuditResult, ClipIdentity, ClipRecord, MeasureInfo, SkippedClip, identity_fields
 from core.audit.sources import existing_clips, read_manifest, reference_folder, scan_existing_clips
 from core.audit.store import AuditStore, clip_key, default_audits_dir, safe_name, save_audit
 from core.errors import GenerationCancelled, ValidationError
+from core.metrics.gates import fvd_judged
 
 RECORD_VERSION = "audit-record/1"  # bump when ClipRecord's contents change meaning: old records are redone
 
@@ -72,21 +72,12 @@ class AuditProgress:
         return self.done / self.total if self.total else 1.0
 
 
-@dataclass
-class _Unit:
-    """One clip of the run, before measuring: identity, labels and how to make/find its MP4."""
+@dataclass(frozen=True, kw_only=True)
+class _Unit(ClipIdentity):
+    """One clip of the run, before measuring: its identity, task key and how to make/find its MP4."""
 
-    clip_id: str
-    group: str
-    condition: str
     key: str
     path: Path
-    event: str | None = None
-    road: str | None = None
-    category: str | None = None
-    seed: int | None = None
-    prompt: str | None = None
-    image: str | None = None
     request: Any = None  # a GenerationRequest in generate mode
     condition_change: bool = False  # the first frame shows another condition than the one requested
 
@@ -166,17 +157,16 @@ class _Run:
                     model=plan.model, adapters=list(plan.adapters))
                 key = _digest({"task": asdict(task), "request": request.to_json(),
                                "settings": self.settings_key(references.get(task.group) is not None)})
-                units.append(_Unit(task.clip_id, task.group, task.condition, key, self.store.clips_dir / f"{task.clip_id}.mp4",
-                                   task.event, task.road, task.category, task.seed, task.prompt, task.image, request,
-                                   _condition_change(task.image, task.condition, shown_by_path)))
+                units.append(_Unit(**identity_fields(task), key=key, path=self.store.clips_dir / f"{task.clip_id}.mp4",
+                                   request=request,
+                                   condition_change=_condition_change(task.image, task.condition, shown_by_path)))
         else:
             clips, self.skipped = scan_existing_clips(plan.clips, plan.labels, plan.group_by, plan.groups or None)
             for clip in clips:
                 key = _digest({"sha256": file_sha256(clip.path), "group": clip.group, "condition": clip.condition,
                                "settings": self.settings_key(references.get(clip.group) is not None)})
                 image = clip.image if clip.image and Path(clip.image).is_file() else None
-                units.append(_Unit(clip.clip_id, clip.group, clip.condition, key, clip.path, clip.event, clip.road,
-                                   clip.category, clip.seed, clip.prompt, image,
+                units.append(_Unit(**{**identity_fields(clip), "image": image}, key=key, path=clip.path,
                                    condition_change=_condition_change(image, clip.condition, shown_by_path)))
         return units
 
@@ -217,14 +207,13 @@ class _Run:
         from core.audit.measure import file_sha256
 
         info = read_manifest(unit.path)
-        record = ClipRecord(clip_id=unit.clip_id, group=unit.group, condition=unit.condition, path=str(unit.path),
-                            sha256=file_sha256(unit.path), event=unit.event, road=unit.road, category=unit.category,
-                            manifest=str(info["manifest"]) if info.get("manifest") else None,
-                            seed=unit.seed if unit.seed is not None else info.get("seed"),
-                            prompt=unit.prompt or info.get("prompt"), image=unit.image,
-                            model_id=info.get("model_id"), weights_sha256=info.get("weights_sha256"),
-                            adapters=list(info.get("adapters") or []), labels_source=info.get("labels_source"),
-                            task_key=unit.key)
+        record = ClipRecord.of(unit, path=str(unit.path), sha256=file_sha256(unit.path),
+                               manifest=str(info["manifest"]) if info.get("manifest") else None,
+                               seed=unit.seed if unit.seed is not None else info.get("seed"),
+                               prompt=unit.prompt or info.get("prompt"),
+                               model_id=info.get("model_id"), weights_sha256=info.get("weights_sha256"),
+                               adapters=list(info.get("adapters") or []), labels_source=info.get("labels_source"),
+                               task_key=unit.key)
         start = time.perf_counter()
         try:
             measured = _measure(unit.path, flow=self.flow, gates=self.gates,
@@ -388,7 +377,7 @@ def _summarise(run: _Run, units: list[_Unit], records: dict[str, ClipRecord], re
                created: str) -> AuditResult:
     import numpy as np
 
-    from core.metrics.features import load_features
+    from core.metrics.features import load_features, reference_features
 
     plan = run.plan
     ordered = [records[u.clip_id] for u in units]

@@ -19,35 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.audit.records import SkippedClip
+from core.audit.records import ClipIdentity, SkippedClip
 from core.errors import ValidationError
-from core.video_io import VIDEO_SUFFIXES
+from core.video_io import VIDEO_SUFFIXES, video_files
 
 
-@dataclass
-class ExistingClip:
-    """A clip found on disk, with what its manifest or the labels CSV says about it."""
+@dataclass(frozen=True, kw_only=True)
+class ExistingClip(ClipIdentity):
+    """A clip found on disk: its identity, where it is, and what its manifest or the labels CSV says about it."""
 
-    clip_id: str
     path: Path
-    group: str
-    condition: str
-    event: str | None = None
-    road: str | None = None
-    category: str | None = None
     manifest: Path | None = None
-    seed: int | None = None
-    prompt: str | None = None
-    image: str | None = None
     model_id: str | None = None
     weights_sha256: str | None = None
     adapters: list[dict[str, Any]] = field(default_factory=list)
-
-
-def video_files(folder: Path) -> list[Path]:
-    """Video files under `folder`, recursively, sorted; names starting with '.' (temporaries) are skipped."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _clip_id(path: Path, folder: Path) -> str:

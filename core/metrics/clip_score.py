@@ -23,7 +23,8 @@ import numpy as np
 
 from core.errors import ValidationError
 from core.metrics.clip import ClipSource, open_frames
-from core.metrics.result import HIGHER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 DEFAULT_MODEL_ID = "openai/clip-vit-base-patch32"
 MAX_FRAMES = 8
@@ -141,7 +142,7 @@ def clip_score(clip: ClipSource, prompt: str, model: ClipModel | Unavailable | N
     """CLIP score of a clip (array or path) for `prompt`, with an injected model from `load_clip`."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValidationError("prompt for the CLIP score must be a non-empty string.")
-    base = dict(name="clip_score", unit="cosine similarity", low=-1.0, high=1.0, direction=HIGHER)
+    base = dict(**result_fields("clip_score"), low=-1.0, high=1.0)
     if not isinstance(model, ClipModel):
         reason = model.reason if isinstance(model, Unavailable) else "unavailable: no CLIP model was given"
         return ClipScoreResult(value=None, note=reason, **base)

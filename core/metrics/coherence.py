@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.result import HIGHER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 
 def temporal_coherence(clip: ClipSource) -> MeasureResult:
@@ -20,6 +21,6 @@ def temporal_coherence(clip: ClipSource) -> MeasureResult:
     prepared = prepare_clip(clip)
     values = prepared.pair_cosine
     return MeasureResult(
-        name="temporal_coherence", value=float(np.mean(values)), unit="cosine similarity", low=0.0, high=1.0,
-        direction=HIGHER, per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
+        **result_fields("temporal_coherence"), value=float(np.mean(values)), low=0.0, high=1.0,
+        per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
         note="full resolution, RGB in [0, 1]")

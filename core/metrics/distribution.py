@@ -8,9 +8,10 @@ from typing import Iterable
 import numpy as np
 
 from core.errors import ValidationError
+from core.metrics import get_metric, list_metrics
 from core.metrics.clip import ClipSource
 from core.metrics.features import FeatureExtractor, extract_features
-from core.metrics.result import LOWER
+from core.metrics.measures import MEASURES
 
 
 @dataclass
@@ -30,7 +31,7 @@ class DistanceResult:
     n_generated: int
     feature_dim: int
     extractor: str
-    direction: str = LOWER
+    direction: str = MEASURES["fvd"].direction  # FVD and KVD share it
     warnings: list[str] = field(default_factory=list)
 
 
@@ -86,3 +87,19 @@ class FeatureAccumulator:
                 notes.append(f"the {which} set has {len(array)} clips, fewer than the {dim} feature dimensions: "
                              f"FVD is biased upward at this size; KVD is the number to trust.")
         return notes
+
+
+def set_distances(reference: np.ndarray, generated: np.ndarray,
+                  extractor: FeatureExtractor | None = None) -> dict[str, DistanceResult]:
+    """Every set measure of the registry (FVD, KVD), keyed by registry name, between two N×D feature sets.
+
+    `extractor` only names the results (features are given); each set needs at least 2 clips.
+    """
+    out: dict[str, DistanceResult] = {}
+    for info in list_metrics():
+        if info.kind == "set":
+            measure = get_metric(info.key)(extractor)
+            measure.update_reference(features=reference)
+            measure.update_generated(features=generated)
+            out[info.key] = measure.compute()
+    return out

@@ -187,6 +187,26 @@ def load_features(path: str | Path, extractor: FeatureExtractor | None = None) -
     return features, sources
 
 
+def reference_features(reference: Path, extractor: FeatureExtractor,
+                       fallback_cache_dir: Path | None = None) -> np.ndarray:
+    """N×D features of a reference set: a features .npz file, or the video files under a folder.
+
+    A folder is searched recursively (core.video_io.video_files: names starting with '.' are skipped)
+    and its features are cached beside the clips, else in `fallback_cache_dir` (see cached_features).
+    """
+    from core.video_io import VIDEO_SUFFIXES, video_files
+
+    reference = Path(reference)
+    if reference.is_file():
+        return load_features(reference, extractor)[0]
+    if not reference.is_dir():
+        raise ValidationError(f"reference '{reference}' is neither a folder of clips nor a features .npz file.")
+    clips = video_files(reference)
+    if not clips:
+        raise ValidationError(f"reference folder '{reference}' holds no video files ({', '.join(VIDEO_SUFFIXES)}).")
+    return cached_features(clips, extractor, reference, fallback_cache_dir)
+
+
 def cached_features(clips: list[Path], extractor: FeatureExtractor, cache_dir: Path,
                     fallback_cache_dir: Path | None = None) -> np.ndarray:
     """N×D features of `clips`, read from an .npz cache when one matches, else encoded and cached.

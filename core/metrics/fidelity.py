@@ -17,7 +17,8 @@ import numpy as np
 
 from core.errors import ValidationError
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.result import HIGHER, MeasureResult
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult
 from core.metrics.ssim import ssim
 
 PSNR_CAP_DB = 100.0
@@ -32,7 +33,10 @@ class FidelityResult(MeasureResult):
 
 
 def load_image(image: np.ndarray | str | Path) -> np.ndarray:
-    """A conditioning image as uint8 H×W×3 RGB, from an array or an image file (PNG, JPEG, ...)."""
+    """A conditioning image as uint8 H×W×3 RGB, from an array or an image file (PNG, JPEG or WebP).
+
+    Files go through core.image_input.load_first_frame, the guarded loader the studio uses for uploads.
+    """
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValidationError(f"image must be a uint8 array H×W×3, got {image.dtype} {tuple(image.shape)}.")
@@ -42,12 +46,14 @@ def load_image(image: np.ndarray | str | Path) -> np.ndarray:
     path = Path(image)
     if not path.is_file():
         raise ValidationError(f"image '{path}' does not exist or is not a file.")
-    import cv2
+    from core.image_input import load_first_frame  # the one guarded loader: content-sniffed, bomb guard, RGB
 
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValidationError(f"image '{path}' could not be read; use a PNG or JPEG file.")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    try:
+        frame = load_first_frame(path)
+    except ValidationError as exc:
+        # one sentence: the loader's reason, after the refusal this measure has always given
+        raise ValidationError(f"image '{path}' could not be read; use a PNG or JPEG file ({str(exc).rstrip('.')}).") from None
+    return np.asarray(frame.image)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -72,6 +78,6 @@ def first_frame_fidelity(clip: ClipSource, image: np.ndarray | str | Path) -> Fi
         picture = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     structural = ssim(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) / 255.0, cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY) / 255.0)
     return FidelityResult(
-        name="first_frame_fidelity", value=psnr(frame, picture), unit="dB (PSNR)", low=0.0, high=PSNR_CAP_DB,
-        direction=HIGHER, note=f"image {source_size[0]}×{source_size[1]} resized to {width}×{height}",
+        **result_fields("first_frame_fidelity"), value=psnr(frame, picture), low=0.0, high=PSNR_CAP_DB,
+        note=f"image {source_size[0]}×{source_size[1]} resized to {width}×{height}",
         ssim=structural, resized_from=source_size)

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.result import LOWER, MeasureResult
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult
 
 BLOCK = 8  # analysis pixels per block side (32 px of a 720p frame)
 DEFAULT_CUTOFF_FRACTION = 0.5  # of the Nyquist frequency
@@ -69,7 +70,7 @@ def flicker_index(clip: ClipSource, cutoff_fraction: float = DEFAULT_CUTOFF_FRAC
     prepared = prepare_clip(clip)
     share, cutoff = high_frequency_share(block_signals(prepared.analysis_gray), prepared.fps, cutoff_fraction)
     return FlickerResult(
-        name="flicker_index", value=share, unit="share of temporal energy", low=0.0, high=1.0, direction=LOWER,
+        **result_fields("flicker_index"), value=share, low=0.0, high=1.0,
         note=f"energy above {cutoff:.2f} Hz ({cutoff_fraction:g} × Nyquist at {prepared.fps:g} fps), "
              f"{BLOCK}×{BLOCK} blocks of the {prepared.analysis_gray.shape[2]}-px analysis copy",
         cutoff_hz=cutoff)

@@ -64,6 +64,18 @@ class Gates:
     measures: MeasureSettings = field(default_factory=MeasureSettings)
 
 
+def fvd_judged(extractor: Any, gates: Gates) -> bool:
+    """Whether the FVD gate applies: I3D features, or the gates file opts in for the random extractor."""
+    return bool(extractor is not None and (extractor.is_i3d or gates.gates.fvd_gate_random_extractor))
+
+
+def fvd_gate(value: float, judged: bool, gates: Gates) -> tuple[bool | None, str]:
+    """The FVD gate, FVD < fvd_max: (passed, "") when judged (see fvd_judged), else (None, why not)."""
+    if not judged:
+        return None, f"the {gates.gates.fvd_max:g} gate is calibrated for I3D features"
+    return bool(value < gates.gates.fvd_max), ""
+
+
 def _section(cls: type, data: Any, name: str, path: Path) -> Any:
     if data is None:
         return cls()

@@ -20,7 +20,8 @@ import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
 from core.metrics.flow import FlowConfig, get_flows, vector_magnitude
-from core.metrics.result import NEUTRAL, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 TOP_SHARE = 0.05
 DYNAMIC_THRESHOLD = 0.01  # fraction of the frame width per frame
@@ -50,7 +51,7 @@ def motion(clip: ClipSource, flow: FlowConfig = FlowConfig()) -> MotionResult:
         tops.append(float(np.partition(magnitude, magnitude.size - count)[-count:].mean()) / width)
     means_arr = np.asarray(means)
     return MotionResult(
-        name="motion", value=float(means_arr.mean()), unit="px/frame (source resolution)", low=0.0, high=None,
-        direction=NEUTRAL, per_frame=as_list(means_arr), per_frame_index="pair t → t+1 for t = 0..T-2",
+        **result_fields("motion"), value=float(means_arr.mean()), low=0.0, high=None,
+        per_frame=as_list(means_arr), per_frame_index="pair t → t+1 for t = 0..T-2",
         note=f"{flow.label} flow", max=float(means_arr.max()), p95=float(np.percentile(means_arr, 95)),
         dynamic_degree=float(np.mean(np.asarray(tops) > DYNAMIC_THRESHOLD)), flow=flow.label)

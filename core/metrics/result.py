@@ -8,10 +8,6 @@ from typing import Any
 
 import numpy as np
 
-HIGHER = "higher is better"
-LOWER = "lower is better"
-NEUTRAL = "neither (informational)"
-
 
 def to_jsonable(value: Any) -> Any:
     """Plain JSON types from numpy scalars/arrays, tuples, dataclasses; non-finite floats become None."""

@@ -15,7 +15,8 @@ import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
 from core.metrics.flow import vector_magnitude
-from core.metrics.result import HIGHER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 
 def frame_sharpness(gray: np.ndarray) -> float:
@@ -33,6 +34,6 @@ def sharpness(clip: ClipSource) -> MeasureResult:
     frames = prepared.detail_gray
     values = np.array([frame_sharpness(frame) for frame in frames])
     return MeasureResult(
-        name="sharpness", value=float(values.mean()), unit="Sobel magnitude per pixel", low=0.0,
-        high=4.0 * float(np.sqrt(2.0)), direction=HIGHER, per_frame=as_list(values), per_frame_index="frame t",
+        **result_fields("sharpness"), value=float(values.mean()), low=0.0,
+        high=4.0 * float(np.sqrt(2.0)), per_frame=as_list(values), per_frame_index="frame t",
         note=f"grayscale at {frames.shape[2]}×{frames.shape[1]}")

@@ -16,7 +16,8 @@ import numpy as np
 
 from core.errors import ValidationError
 from core.metrics.clip import ClipSource, prepare_clip
-from core.metrics.result import HIGHER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 SIGMA = 1.5
 RADIUS = 5  # int(3.5 · σ + 0.5): scikit-image's truncation, giving an 11×11 window
@@ -85,6 +86,6 @@ def adjacent_ssim(clip: ClipSource) -> MeasureResult:
         values[t - 1] = _combine(prev, image, prev_moments, moments, 1.0)[RADIUS:-RADIUS, RADIUS:-RADIUS].mean()
         prev, prev_moments = image, moments
     return MeasureResult(
-        name="adjacent_ssim", value=float(values.mean()), unit="SSIM", low=-1.0, high=1.0, direction=HIGHER,
+        **result_fields("adjacent_ssim"), value=float(values.mean()), low=-1.0, high=1.0,
         per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
         note=f"grayscale at {frames.shape[2]}×{frames.shape[1]}")

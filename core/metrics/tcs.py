@@ -33,7 +33,8 @@ import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
 from core.metrics.flow import FlowConfig, get_flows, pixel_grid, sample_at, vector_magnitude
-from core.metrics.result import HIGHER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 TAU = 0.08  # fraction of the frame width per frame²
 
@@ -67,7 +68,7 @@ def temporal_consistency(clip: ClipSource, flow: FlowConfig = FlowConfig()) -> T
     acc = flow_accelerations(flows.forward)
     scores = np.exp(-acc / TAU)
     return TCSResult(
-        name="tcs", value=float(scores.mean()), unit="score", low=0.0, high=1.0, direction=HIGHER,
+        **result_fields("tcs"), value=float(scores.mean()), low=0.0, high=1.0,
         per_frame=as_list(scores), per_frame_index="frame t for t = 1..T-2 (flow change around frame t)",
         note=f"{flow.label} flow at {prepared.analysis_gray.shape[2]}×{prepared.analysis_gray.shape[1]}",
         accelerations=as_list(acc, 8), flow=flow.label)

@@ -20,7 +20,8 @@ import numpy as np
 
 from core.metrics.clip import ClipSource, prepare_clip
 from core.metrics.flow import FlowConfig, get_flows, pixel_grid, sample_at
-from core.metrics.result import LOWER, MeasureResult, as_list
+from core.metrics.measures import result_fields
+from core.metrics.result import MeasureResult, as_list
 
 
 @dataclass
@@ -56,7 +57,7 @@ def warping_error(clip: ClipSource, flow: FlowConfig = FlowConfig()) -> WarpingR
         occluded.append(1.0 - kept / mask.size)
     values = np.asarray(errors)
     return WarpingResult(
-        name="warping_error", value=float(values.mean()), unit="mean absolute intensity error", low=0.0,
-        high=1.0, direction=LOWER, per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
+        **result_fields("warping_error"), value=float(values.mean()), low=0.0,
+        high=1.0, per_frame=as_list(values), per_frame_index="pair t → t+1 for t = 0..T-2",
         note=f"{flow.label} flow, grayscale at {width}×{height}",
         occluded_fraction=float(np.mean(occluded)), flow=flow.label)
