@@ -70,18 +70,25 @@ def resolve_adapter(spec: AdapterSpec, search_dirs: list[Path] | None = None) ->
                           "Put LoRA weights (safetensors) there or pass the file path.")
 
 
-def target_modules(path: Path, limit: int = 6) -> str:
-    """The modules a LoRA file targets, block numbers as `*` and layout prefixes dropped ('blocks.*.attn1.to_q')."""
+def _file_modules(path: Path) -> set[str]:
+    """The module paths a LoRA file holds down/A matrices for, layout prefixes dropped ('blocks.0.attn1.to_q')."""
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as handle:
         keys = list(handle.keys())
     modules = set()
     for key in keys:
+        if not re.search(r"\.(lora_A|lora_down)\.", key):
+            continue
         for prefix in _LAYOUT_PREFIXES:
             key = key.removeprefix(prefix)
-        modules.add(re.sub(r"\.\d+(?=\.|$)", ".*", _LORA_SUFFIX.sub("", key)))
-    shown = sorted(modules)
+        modules.add(_LORA_SUFFIX.sub("", key))
+    return modules
+
+
+def target_modules(path: Path, limit: int = 6) -> str:
+    """The modules a LoRA file targets, block numbers as `*` ('blocks.*.attn1.to_q')."""
+    shown = sorted({re.sub(r"\.\d+(?=\.|$)", ".*", module) for module in _file_modules(path)})
     return ", ".join(shown[:limit]) + (f", ... ({len(shown)} in all)" if len(shown) > limit else "")
 
 
@@ -124,6 +131,23 @@ def _load_one(pipe: Any, denoisers: list[Any], adapter: ResolvedAdapter) -> None
             denoiser.load_lora_adapter(path, prefix=None, _pipeline=pipe, **options)
         if not _has(denoiser, name):
             raise ValueError("no LoRA weights for this denoiser")
+        # peft skips target modules a model lacks with a warning only; a LoRA that lands partly is refused.
+        expected = len(_file_modules(adapter.path))
+        if (found := _injected(denoiser, name)) < expected:
+            raise _PartialFit(found, expected)
+
+
+class _PartialFit(ValueError):
+    """Fewer LoRA layers landed in a denoiser than the file targets."""
+
+    def __init__(self, found: int, expected: int) -> None:
+        super().__init__(f"only {found} of its {expected} target modules are in this model")
+        self.found, self.expected = found, expected
+
+
+def _injected(denoiser: Any, name: str) -> int:
+    """How many modules of `denoiser` carry LoRA layer `name` (peft's `lora_A` dict per wrapped layer)."""
+    return sum(1 for module in denoiser.modules() if name in (getattr(module, "lora_A", None) or {}))
 
 
 def _misfit(adapter: ResolvedAdapter, model_id: str, exc: Exception) -> ValidationError:
@@ -132,6 +156,9 @@ def _misfit(adapter: ResolvedAdapter, model_id: str, exc: Exception) -> Validati
         targets = target_modules(adapter.path)
     except Exception:  # not a readable safetensors file at all  # noqa: BLE001
         return ValidationError(f"adapter '{adapter.name}' ({adapter.path}) is not a readable safetensors LoRA file.")
+    if isinstance(exc, _PartialFit):
+        return ValidationError(f"adapter '{adapter.name}' does not fit model '{model_id}': only {exc.found} of "
+                               f"its {exc.expected} target modules ({targets}) are in this model.")
     if "size mismatch" in str(exc):
         return ValidationError(f"adapter '{adapter.name}' does not fit model '{model_id}': its target modules "
                                f"({targets}) have other shapes in this model (a LoRA for another model size?).")

@@ -314,3 +314,18 @@ def test_embedded_default_model_takes_its_own_bare_loras(tmp_path):
 
     base = run()
     assert np.array_equal(run(0.0), base) and not np.array_equal(run(1.0), base) and np.array_equal(run(), base)
+
+
+def test_lora_that_fits_only_partly_is_refused_in_one_sentence(tiny_model, first_frame_png, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tiny_model("ltx_i2v")
+    fitting = write_bare(folder, "ltx_i2v", tmp_path / "fits.safetensors")
+    state = load_file(str(fitting)) | load_file(str(_foreign_lora(tmp_path / "extra.safetensors",
+                                                                    "transformer_blocks.{}.attn1.to_z", 32)))
+    save_file(state, str(tmp_path / "partly.safetensors"))
+    engine = Engine(output_dir=tmp_path / "out")
+    with pytest.raises(ValidationError, match=r"^adapter 'partly' does not fit model .*: only \d+ of its \d+ target "
+                                              r"modules \(.*attn1\.to_z.*\) are in this model\.$"):
+        engine.generate(_request(folder, "ltx_i2v", first_frame_png, [(tmp_path / "partly.safetensors", 1.0)]))
+    engine.generate(_request(folder, "ltx_i2v", first_frame_png, [(fitting, 1.0)]))  # the fitting part alone loads
