@@ -14,8 +14,9 @@ Rules, and why:
 - A file whose identity changes while it is read is not cached either: the digest may mix two versions.
 - Damage never fails a load. A cache file that is not a database, or has a foreign schema, is deleted
   and rebuilt; if the data folder cannot be written, files are simply hashed every time.
-- Writes are single-row SQLite transactions with a busy timeout, so processes that share the data folder
-  wait for one another instead of failing; two writers storing the same file store the same row.
+- Writes are single-row SQLite transactions (write-ahead log) with a busy timeout, so processes that
+  share the data folder wait for one another instead of failing; two writers storing the same file store
+  the same row. A writer still locked out after the timeout skips storing: the file is hashed next time.
 """
 
 from __future__ import annotations
@@ -180,6 +181,11 @@ class FileHashCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         try:
+            # WAL with synchronous=NORMAL: a commit does not wait for the disk, and a crash loses at most the
+            # last rows (files are then hashed again), never the database. Where WAL is unsupported (some
+            # network file systems) SQLite keeps its rollback journal, which is just slower.
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
             with connection:
                 version = connection.execute("PRAGMA user_version").fetchone()[0]  # fails on a non-database
                 if version != SCHEMA_VERSION:

@@ -10,7 +10,10 @@ snapshot, "inside" therefore means inside its `models--org--name` folder (`conta
 every other folder it means the folder itself.
 
 Because the `.py` check and `weights_hash` read the same resolved list that diffusers then opens, no
-file is loaded that the check did not see or the hash did not cover.
+file is loaded that the check did not see or the hash did not cover. The hash takes from that list only
+the files a load opens (`loaded_files`: model_index.json, each listed component's configs and the
+safetensors of the chosen variant), so other variants and stray checkpoints beside the pipeline cost
+nothing; file digests come from the persistent cache in `core.hash_cache`.
 """
 
 from __future__ import annotations
