@@ -6,7 +6,8 @@ Security rules (a model folder is untrusted input):
 - every component in model_index.json must come from diffusers, transformers or this package, so a
   crafted model_index.json cannot make diffusers import an arbitrary module;
 - every file is resolved through its links and must stay inside the folder (`core.model_folder`), and
-  the `.py` check and the weights hash read that same resolved list, so nothing loads unseen.
+  the `.py` check and the weights hash read that same resolved list, so nothing loads unseen; the hash
+  covers the files the load opens (model_index.json, component configs, the chosen variant's weights).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from core.errors import ModelUnavailableError, ValidationError
 from core.families import get_family
-from core.model_folder import folder_files, weights_hash
+from core.model_folder import folder_files, pipeline_components, weights_hash
 from core.registry import COMPONENT_DTYPES, ResolvedModel
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,8 @@ def check_model_folder(folder: Path) -> dict:
         index = json.loads(index_path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ModelUnavailableError(f"model_index.json in '{folder}' is not valid JSON ({exc}).") from None
-    for name, spec in index.items():
-        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
-            continue
+    for name in pipeline_components(index):
+        spec = index[name]
         library = str(spec[0])
         if not any(library == allowed or library.startswith(allowed + ".") for allowed in ALLOWED_COMPONENT_LIBRARIES):
             raise ValidationError(f"component '{name}' in '{folder}' comes from library '{library}'; "
@@ -201,10 +201,13 @@ def _quiet_library_progress_bars() -> None:
     transformers_logging.disable_progress_bar()
 
 
-def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
+def _load(model: ResolvedModel, options: LoadOptions, variant: str | None = None) -> LoadedModel:
+    """Check, hash, load and place `model`; `variant` (e.g. "fp16") picks `*.fp16.safetensors` weights."""
     options.validate()
     check_model_folder(model.folder)
-    hash_before = weights_hash(model.folder)
+    # Both hashes read file digests from the persistent cache (core.hash_cache): the first reads each file
+    # once on a model's first load ever, the second is then a stat per file.
+    hash_before = weights_hash(model.folder, variant)
     family = get_family(model.family)
     device = pick_device(options.device)
     dtype = pick_dtype(options.dtype, device, model.dtypes)
@@ -212,7 +215,7 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     _quiet_library_progress_bars()
     try:
         pipe = family.pipeline_class().from_pretrained(str(model.folder), use_safetensors=True, dtype=dtype,
-                                                       local_files_only=True)
+                                                       local_files_only=True, variant=variant)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelUnavailableError(f"model '{model.id}' could not be loaded from '{model.folder}': {exc}") from None
     notes = family.apply_runtime_options(pipe, device, cpu_offload=options.cpu_offload,
@@ -221,7 +224,7 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     pipe.set_progress_bar_config(disable=True)
     # Hashing before and after brackets the load: a file swapped meanwhile would make the recorded
     # hash describe bytes that were not the ones loaded.
-    if weights_hash(model.folder) != hash_before:
+    if weights_hash(model.folder, variant) != hash_before:
         raise ModelUnavailableError(f"model '{model.id}' changed on disk while it loaded; load it again.")
     return LoadedModel(model=model, pipe=pipe, device=device, dtype=dtype_label(dtype),
                        weights_hash=hash_before, options=options, notes=notes)

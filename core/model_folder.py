@@ -10,16 +10,23 @@ snapshot, "inside" therefore means inside its `models--org--name` folder (`conta
 every other folder it means the folder itself.
 
 Because the `.py` check and `weights_hash` read the same resolved list that diffusers then opens, no
-file is loaded that the check did not see or the hash did not cover.
+file is loaded that the check did not see or the hash did not cover. The hash takes from that list only
+the files a load opens (`loaded_files`: model_index.json, each listed component's configs and the
+safetensors of the chosen variant), so other variants and stray checkpoints beside the pipeline cost
+nothing; file digests come from the persistent cache in `core.hash_cache`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ValidationError
+from core.errors import ModelUnavailableError, ValidationError
+from core.hash_cache import FileHashCache
 
 MAX_DEPTH = 16  # a pipeline folder is two levels deep; more means a link chain nobody needs
 
@@ -86,27 +93,104 @@ def folder_files(folder: Path) -> list[FolderFile]:
     return sorted(files, key=lambda f: f.relative.parts)  # the order Path sorts in, as the hash always used
 
 
-_hash_cache: dict[tuple[str, int, int], str] = {}
+def pipeline_components(index: dict) -> list[str]:
+    """The components diffusers loads from a model_index.json: every `name: [library, class]` entry whose
+    library is set (a `[null, null]` entry is an optional component left out; `_` keys are metadata)."""
+    return [name for name, spec in index.items()
+            if not name.startswith("_") and isinstance(spec, list) and spec and spec[0] is not None]
 
 
-def _file_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
+# ----- which files a load opens -----
+
+OTHER_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".h5", ".onnx", ".onnx_data", ".gguf", ".pb")
+_SHARD_TAG = re.compile(r"-\d{5}-of-\d{5}$")
 
 
-def weights_hash(folder: Path) -> str:
-    """SHA-256 over every `.safetensors` file diffusers can open in `folder` (its name there, and the
-    bytes of the file it resolves to), in sorted order; cached per resolved file's size and mtime."""
+def _is_index(name: str) -> bool:
+    parts = name.split(".")
+    return name.endswith(".json") and "index" in parts[1:]
+
+
+def weights_variant(name: str) -> str | None:
+    """The variant a safetensors weights or index file belongs to, by the names diffusers and transformers
+    write: `model.safetensors` and `diffusion_pytorch_model-00001-of-00002.safetensors` -> None;
+    `model.fp16.safetensors`, `model.fp16-00001-of-00002.safetensors` (and the legacy
+    `...-00001-of-00002.fp16.safetensors`), `*.safetensors.index.fp16.json` (and the legacy
+    `*.safetensors.fp16.index.json`) -> "fp16"."""
+    tags = [_SHARD_TAG.sub("", part) for part in name.split(".")[1:]]
+    tags = [tag for tag in tags if tag not in ("safetensors", "index", "json", "")]
+    return ".".join(tags) or None
+
+
+def _selected_weights(component: str, files: dict[str, FolderFile], variant: str | None) -> set[str]:
+    """Names (relative to the folder) of the safetensors files and index a load of `component` may open:
+    the shards each index names, and every single file, of `variant`. Both, because diffusers prefers the
+    index and transformers the single file when a folder holds the two."""
+    chosen: set[str] = set()
+    for name, entry in files.items():
+        base = entry.relative.name
+        if entry.relative.parent.as_posix() != component or weights_variant(base) != variant:
+            continue
+        if base.endswith(".safetensors"):
+            chosen.add(name)
+        elif _is_index(base) and ".safetensors" in base:
+            chosen.add(name)
+            chosen.update(_shards(component, entry, files))
+    return chosen
+
+
+def _shards(component: str, index: FolderFile, files: dict[str, FolderFile]) -> set[str]:
+    """The shard files a `*.safetensors.index*.json` names; each must be a file of this folder."""
+    try:
+        weight_map = json.loads(index.resolved.read_text(encoding="utf-8"))["weight_map"]
+        shard_names = {str(shard) for shard in weight_map.values()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelUnavailableError(f"component '{component}': the shard index '{index.relative}' is not a "
+                                    f"valid safetensors index ({exc}).") from None
+    names = {posixpath.normpath(f"{component}/{shard}") for shard in shard_names}
+    missing = sorted(name for name in names if name not in files)
+    if missing:
+        raise ModelUnavailableError(f"component '{component}': the shard index '{index.relative}' names "
+                                    f"'{missing[0]}', which is not a file of the model folder.")
+    return names
+
+
+def _is_component_file(name: str) -> bool:
+    """Config, scheduler, tokenizer and preprocessor files: everything but weights and weight indexes."""
+    return not (name.endswith(".safetensors") or _is_index(name) or name.endswith(OTHER_WEIGHT_SUFFIXES))
+
+
+def loaded_files(folder: Path, variant: str | None = None) -> list[FolderFile]:
+    """The files loading the pipeline in `folder` opens, from the resolved list of `folder_files`, sorted:
+    model_index.json; for each component, the files directly in its folder that are not weights, and its
+    safetensors weights of `variant` (or the plain ones where a component has none of that variant, as
+    diffusers falls back). Other variants, pickled weights, stray files and folders not in model_index.json
+    are left out. Raises ValidationError as `folder_files` does, ModelUnavailableError for a missing or
+    invalid model_index.json or shard index."""
+    files = {entry.relative.as_posix(): entry for entry in folder_files(folder)}
+    index_entry = files.get("model_index.json")
+    if index_entry is None:
+        raise ModelUnavailableError(f"'{folder}' is not a diffusers pipeline folder: model_index.json is missing.")
+    try:
+        index = json.loads(index_entry.resolved.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelUnavailableError(f"model_index.json in '{folder}' is not valid JSON ({exc}).") from None
+    chosen = {"model_index.json"}
+    for component in pipeline_components(index if isinstance(index, dict) else {}):
+        chosen.update(name for name, entry in files.items()
+                      if entry.relative.parent.as_posix() == component and _is_component_file(entry.relative.name))
+        weights = _selected_weights(component, files, variant) if variant is not None else set()
+        chosen.update(weights or _selected_weights(component, files, None))
+    return [files[name] for name in sorted(chosen, key=lambda name: Path(name).parts)]
+
+
+def weights_hash(folder: Path, variant: str | None = None) -> str:
+    """SHA-256 over every file a load of `folder` opens (`loaded_files`): each one's name in the folder and
+    the SHA-256 of the bytes it resolves to, in sorted order. File digests come from the persistent
+    `core.hash_cache`, so a folder hashed before costs a stat per file."""
     digest = hashlib.sha256()
-    for entry in folder_files(folder):
-        if entry.relative.suffix == ".safetensors":
-            digest.update(entry.relative.as_posix().encode())
-            digest.update(_file_sha256(entry.resolved).encode())
+    with FileHashCache() as cache:
+        for entry in loaded_files(folder, variant):
+            digest.update(entry.relative.as_posix().encode() + b"\0")
+            digest.update(cache.sha256(entry.resolved).encode() + b"\0")
     return digest.hexdigest()
