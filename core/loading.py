@@ -21,7 +21,7 @@ from typing import Any
 
 from core.errors import ModelUnavailableError, ValidationError
 from core.families import get_family
-from core.model_folder import folder_files, weights_hash
+from core.model_folder import detect_variant, folder_files, weights_hash
 from core.registry import COMPONENT_DTYPES, ResolvedModel
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,8 @@ def _quiet_library_progress_bars() -> None:
 def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     options.validate()
     check_model_folder(model.folder)
+    variant = detect_variant(model.folder)
+    # TODO(hashing branch): pass `variant=variant` once weights_hash takes it, so only loaded files count.
     hash_before = weights_hash(model.folder)
     family = get_family(model.family)
     device = pick_device(options.device)
@@ -212,7 +214,7 @@ def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
     _quiet_library_progress_bars()
     try:
         pipe = family.pipeline_class().from_pretrained(str(model.folder), use_safetensors=True, dtype=dtype,
-                                                       local_files_only=True)
+                                                       variant=variant, local_files_only=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise ModelUnavailableError(f"model '{model.id}' could not be loaded from '{model.folder}': {exc}") from None
     notes = family.apply_runtime_options(pipe, device, cpu_offload=options.cpu_offload,
