@@ -15,6 +15,11 @@ so the family adapters read the same rules from them as from the real checkpoint
 | ltx_i2v       | 64x64        | 8k+1, sides multiple 32 | VAE 8x spatial, 8x temporal               |
 | svd           | 64x64        | at most 8               | CLIP vision image_size=224 (SVD resizes)  |
 
+Builders take options for the published releases (`build_tiny_pipeline_object(family, version=...)`):
+CogVideoX "1.5" (RoPE only, patch_size_t, ofs), Wan "2.2-a14b" (two transformers) and "2.2-ti2v"
+(WanPipeline, 48-channel VAE), LTX "0.9.5" (timestep-conditioned VAE); `tests.published_layouts`
+lays them out as the releases ship.
+
 Each 2-step generation takes a second or two on one CPU core. Weights come from `torch.manual_seed(0)`
 before every component, so the same family always gets bit-identical weights.
 """

@@ -9,6 +9,11 @@ Rules, read from the loaded checkpoint's configs:
 - Wan 2.1 I2V conditions on CLIP image features: the checkpoint's `image_processor` must produce the
   `image_size` its `image_encoder` was built for, or the vision patch embedding fails mid-run. A
   mismatched checkpoint is refused up front with a clear message.
+- Wan 2.2 TI2V-5B's root names `WanPipeline`. In diffusers 0.42 `WanImageToVideoPipeline` takes the
+  same components (image_encoder, image_processor and transformer_2 are optional), honours the
+  root's `expand_timesteps` (the first frame's latents replace latent frame 0 and get timestep 0), and
+  skips CLIP when `transformer.config.image_dim` is None (Wan 2.2), so this family loads it from that
+  folder. Wan 2.2 A14B's `boundary_ratio` and `transformer_2` are read by the same class.
 - A text-to-video transformer (Wan 2.1 T2V, whose root says `WanPipeline` like TI2V-5B) cannot take
   the first frame, and is refused by its input channel count before any work.
 - Prompt cleaning imports `ftfy` (a package dependency).
