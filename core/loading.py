@@ -22,7 +22,7 @@ from typing import Any
 
 from core.errors import ModelUnavailableError, ValidationError
 from core.families import get_family
-from core.model_folder import folder_files, pipeline_components, weights_hash
+from core.model_folder import detect_variant, folder_files, pipeline_components, weights_hash
 from core.registry import COMPONENT_DTYPES, ResolvedModel
 
 log = logging.getLogger(__name__)
@@ -205,8 +205,9 @@ def _load(model: ResolvedModel, options: LoadOptions, variant: str | None = None
     """Check, hash, load and place `model`; `variant` (e.g. "fp16") picks `*.fp16.safetensors` weights."""
     options.validate()
     check_model_folder(model.folder)
+    variant = variant or detect_variant(model.folder)  # e.g. an SVD folder holding only *.fp16.safetensors
     # Both hashes read file digests from the persistent cache (core.hash_cache): the first reads each file
-    # once on a model's first load ever, the second is then a stat per file.
+    # once on a model's first load ever, the second is then a stat per file. Only the loaded files count.
     hash_before = weights_hash(model.folder, variant)
     family = get_family(model.family)
     device = pick_device(options.device)

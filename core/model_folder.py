@@ -194,3 +194,45 @@ def weights_hash(folder: Path, variant: str | None = None) -> str:
             digest.update(entry.relative.as_posix().encode() + b"\0")
             digest.update(cache.sha256(entry.resolved).encode() + b"\0")
     return digest.hexdigest()
+
+
+# Weight file names diffusers and transformers write: `<stem>[.<variant>][-00001-of-00002].safetensors`
+# (a sharded variant is `diffusion_pytorch_model.fp16-00001-of-00002.safetensors`); the shards themselves
+# say the variant, so the index files need not be read.
+_WEIGHT_NAME = re.compile(r"^(diffusion_pytorch_model|model)(?:\.([A-Za-z0-9_]+))?(?:-\d{5}-of-\d{5})?\.safetensors$")
+
+
+def weight_variants(folder: Path) -> dict[str, set[str | None]]:
+    """Per component folder, the weight variants it holds (None for plain files), e.g. {"unet": {"fp16"}}."""
+    variants: dict[str, set[str | None]] = {}
+    for entry in folder_files(folder):
+        match = _WEIGHT_NAME.match(entry.relative.name)
+        if match and len(entry.relative.parts) == 2:
+            variants.setdefault(entry.relative.parts[0], set()).add(match.group(2))
+    return variants
+
+
+def detect_variant(folder: Path, preferred: str | None = None) -> str | None:
+    """The weights `variant=` to load `folder` with, read from the files present.
+
+    `huggingface-cli download` with a card's `variant="fp16"` filter leaves only `*.fp16.safetensors`
+    files, which diffusers finds only when told the variant. Plain files win when every component has
+    them, unless `preferred` is given and every component has that variant. Raises ValidationError when
+    no single variant covers every component (each component must load the same way).
+    """
+    variants = weight_variants(folder)
+    if not variants:
+        return None
+    if preferred is not None and all(preferred in held for held in variants.values()):
+        return preferred
+    if all(None in held for held in variants.values()):
+        return None
+    common = set.intersection(*variants.values()) - {None}
+    if len(common) == 1:
+        return common.pop()
+    if common:  # several variants in every component, no plain files: a stable, documented choice
+        return min(common)
+    listing = "; ".join(f"{name}: {', '.join(sorted(v or 'plain' for v in held))}"
+                        for name, held in sorted(variants.items()))
+    raise ValidationError(f"model folder '{folder}' has no weights variant shared by every component ({listing}); "
+                          "download the same variant of every component.")

@@ -96,3 +96,37 @@ def test_weights_hash_changes_with_content(tmp_path):
 def test_bad_load_options():
     with pytest.raises(ValidationError, match="unknown dtype 'int8'"):
         LoadOptions(dtype="int8").validate()
+
+
+def _weights(folder, component, *names):
+    (folder / component).mkdir(parents=True, exist_ok=True)
+    (folder / component / "config.json").write_text("{}")
+    for name in names:
+        (folder / component / name).write_bytes(b"\0" * 16)
+
+
+def test_detect_variant_reads_the_files_present(tmp_path):
+    from core.model_folder import detect_variant
+
+    only_fp16 = tmp_path / "fp16"
+    _weights(only_fp16, "unet", "diffusion_pytorch_model.fp16.safetensors")
+    _weights(only_fp16, "image_encoder", "model.fp16.safetensors")
+    assert detect_variant(only_fp16) == "fp16"
+    both = tmp_path / "both"
+    _weights(both, "unet", "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors")
+    _weights(both, "vae", "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors")
+    assert detect_variant(both) is None  # plain wins unless asked
+    assert detect_variant(both, preferred="fp16") == "fp16"
+    assert detect_variant(both, preferred="bf16") is None
+    sharded = tmp_path / "sharded"
+    _weights(sharded, "transformer", "diffusion_pytorch_model.fp16-00001-of-00002.safetensors",
+             "diffusion_pytorch_model.fp16-00002-of-00002.safetensors")
+    assert detect_variant(sharded) == "fp16"
+    _weights(sharded, "vae", "diffusion_pytorch_model-00001-of-00002.safetensors")
+    with pytest.raises(ValidationError, match="no weights variant shared by every component.*vae: plain"):
+        detect_variant(sharded)
+
+
+def test_variant_only_components_pass_the_folder_check(tmp_path):
+    folder = _fake_pipeline(tmp_path / "m", weights=".fp16.safetensors")
+    check_model_folder(folder)

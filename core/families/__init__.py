@@ -7,11 +7,14 @@ import importlib
 from core.errors import ValidationError
 from core.families.base import PipelineFamily
 
-# family name -> (module, model_index.json `_class_name` values that belong to it)
+# family name -> (module, model_index.json `_class_name` values that belong to it). Published roots name
+# other pipeline classes than the image-to-video one a family drives (the LTX-Video root says LTXPipeline,
+# LTX 0.9.5+ LTXConditionPipeline, Wan 2.2 TI2V-5B WanPipeline); their components are the same, so the
+# family loads its own class (`PipelineFamily.pipeline_class`) from them.
 FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "cogvideox_i2v": ("core.families.cogvideox", ("CogVideoXImageToVideoPipeline",)),
-    "wan_i2v": ("core.families.wan", ("WanImageToVideoPipeline",)),
-    "ltx_i2v": ("core.families.ltx", ("LTXImageToVideoPipeline",)),
+    "wan_i2v": ("core.families.wan", ("WanImageToVideoPipeline", "WanPipeline")),
+    "ltx_i2v": ("core.families.ltx", ("LTXImageToVideoPipeline", "LTXPipeline", "LTXConditionPipeline")),
     "svd": ("core.families.svd", ("StableVideoDiffusionPipeline",)),
     "embedded_default": ("core.families.embedded", ("EmbeddedI2VPipeline",)),
 }

@@ -179,13 +179,18 @@ class PipelineFamily:
 
     #: Registry name, e.g. "cogvideox_i2v".
     name: str = ""
-    #: `_class_name` values in model_index.json that belong to this family.
+    #: The diffusers image-to-video class this family drives first. Every model_index.json `_class_name`
+    #: the family accepts is listed once, in `core.families.FAMILIES`.
     pipeline_class_names: tuple[str, ...] = ()
     #: Human label for the Models page.
     label: str = ""
 
     def pipeline_class(self) -> type:
-        """The diffusers pipeline class to load with, imported lazily (nothing heavy at import time)."""
+        """The diffusers pipeline class to load with, imported lazily (nothing heavy at import time).
+
+        It is the image-to-video class even when model_index.json names another class of the same
+        components (LTXPipeline, WanPipeline): diffusers' `from_pretrained` on a class builds that class.
+        """
         import diffusers
 
         return getattr(diffusers, self.pipeline_class_names[0])

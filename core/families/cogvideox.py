@@ -17,6 +17,10 @@ Rules, read from the loaded checkpoint's configs:
   the rule for them.
 - Sides of 1.5 checkpoints (RoPE, `patch_size_t` set): the short side is at least the trained
   `sample_height` and the long side at most the trained `sample_width` (x VAE factor: 768 and 1360).
+- 1.5 rotary table. With `patch_size_t` the pipeline slices its RoPE grid out of
+  (sample_height, sample_width) / patch_size positions, so the height is at most sample_height and
+  the width at most sample_width (x VAE factor: 768 and 1360). A portrait size, which the side bounds
+  allow, would fail mid-run in diffusers, so it is refused before any work.
 - Prompt length is `transformer.config.max_text_seq_length` (226): the joint positional table is sized
   for exactly that many text tokens, so the tokenizer must pad to it.
 """
@@ -28,7 +32,9 @@ from typing import Any
 import numpy as np
 import PIL.Image
 
-from core.families.base import FamilyConstraints, PipelineFamily, ResolvedSettings, StepCallback, to_uint8_frames
+from core.errors import ValidationError
+from core.families.base import (FamilyConstraints, ModelDefaults, PipelineFamily, ResolvedSettings, StepCallback,
+                                to_uint8_frames)
 
 
 class CogVideoXI2VFamily(PipelineFamily):
@@ -67,6 +73,28 @@ class CogVideoXI2VFamily(PipelineFamily):
                                      notes=tuple(notes))
         return FamilyConstraints(frames_modulus=modulus, frames_remainder=1, size_multiple=multiple,
                                  min_frames=modulus + 1, notes=tuple(notes), **sides)
+
+    def max_size(self, pipe: Any) -> tuple[int, int] | None:
+        """(width, height) in pixels that 1.5-style RoPE can address, or None when any size works.
+
+        With `patch_size_t` the pipeline builds its rotary table by slicing a grid of
+        (sample_height // patch, sample_width // patch) positions, so a larger grid fails mid-run.
+        """
+        tcfg = pipe.transformer.config
+        if not tcfg.patch_size_t or not tcfg.use_rotary_positional_embeddings:
+            return None
+        cell = self.spatial_factor(pipe) * int(tcfg.patch_size)
+        patch = int(tcfg.patch_size)
+        return (int(tcfg.sample_width) // patch * cell, int(tcfg.sample_height) // patch * cell)
+
+    def resolve(self, pipe: Any, defaults: ModelDefaults, **kwargs: Any) -> ResolvedSettings:
+        """Base rules, plus: refuse a size beyond what the 1.5 rotary table addresses."""
+        settings = super().resolve(pipe, defaults, **kwargs)
+        limit = self.max_size(pipe)
+        if limit is not None and (settings.width > limit[0] or settings.height > limit[1]):
+            raise ValidationError(f"size {settings.width}x{settings.height} is impossible for this model; "
+                                  f"it holds at most {limit[0]}x{limit[1]} pixels (its rotary position table).")
+        return settings
 
     def __call__(self, pipe: Any, image: PIL.Image.Image, settings: ResolvedSettings, generator: Any,
                  on_step: StepCallback) -> np.ndarray:

@@ -11,6 +11,12 @@ Rules, read from the loaded checkpoint's configs:
 - Checkpoints whose VAE decoder is timestep-conditioned (0.9.1 and later) decode with a little noise:
   decode_timestep 0.05 and decode_noise_scale 0.025, the values the LTX-Video authors recommend.
 - CFG is batched inside the pipeline (uncond and cond in one transformer call).
+- Published roots name other classes: Lightricks/LTX-Video says `LTXPipeline` (text-to-video) and
+  0.9.5 and later say `LTXConditionPipeline`. In diffusers 0.42 all three take the same five components
+  (scheduler, vae, text_encoder, tokenizer, transformer) of the same classes, so this family loads
+  `LTXImageToVideoPipeline` from any of them. It does not drive `LTXConditionPipeline` itself: that
+  call takes `LTXVideoCondition` objects and other arguments for the same first-frame conditioning,
+  so one code path (and one set of rules) serves every release.
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ Rules, read from the loaded checkpoint's configs:
 - Wan 2.1 I2V conditions on CLIP image features: the checkpoint's `image_processor` must produce the
   `image_size` its `image_encoder` was built for, or the vision patch embedding fails mid-run. A
   mismatched checkpoint is refused up front with a clear message.
+- Wan 2.2 TI2V-5B's root names `WanPipeline`. In diffusers 0.42 `WanImageToVideoPipeline` takes the
+  same components (image_encoder, image_processor and transformer_2 are optional), honours the
+  root's `expand_timesteps` (the first frame's latents replace latent frame 0 and get timestep 0), and
+  skips CLIP when `transformer.config.image_dim` is None (Wan 2.2), so this family loads it from that
+  folder. Wan 2.2 A14B's `boundary_ratio` and `transformer_2` are read by the same class.
+- A text-to-video transformer (Wan 2.1 T2V, whose root says `WanPipeline` like TI2V-5B) cannot take
+  the first frame, and is refused by its input channel count before any work.
 - Prompt cleaning imports `ftfy` (a package dependency).
 - Wan 2.2 A14B (`boundary_ratio` in model_index.json, `transformer_2`) denoises high-noise steps with
   `transformer` and the rest with `transformer_2`, each with its own guidance: `guidance_scale` and
@@ -77,8 +84,25 @@ class WanI2VFamily(PipelineFamily):
                 f"this Wan checkpoint is inconsistent: its image_processor makes {produced}x{produced} images "
                 f"but its image_encoder expects {expected}x{expected}; fix preprocessor_config.json.")
 
+    def check_image_to_video(self, pipe: Any) -> None:
+        """Refuse a text-to-video Wan checkpoint (a `WanPipeline` without expand_timesteps) up front.
+
+        The I2V transformer reads noise + first-frame latents + 4 mask channels (2*z_dim+4); TI2V-5B
+        (expand_timesteps) writes the first frame into latent 0 and reads z_dim. A T2V transformer reads
+        z_dim without expand_timesteps and has no way to take the image.
+        """
+        z_dim = int(pipe.vae.config.z_dim)
+        expand = bool(getattr(pipe.config, "expand_timesteps", False))
+        needed = z_dim if expand else 2 * z_dim + 4
+        got = int(self._main_transformer(pipe).config.in_channels)
+        if got != needed:
+            raise ValidationError(
+                f"this Wan checkpoint cannot condition on an image: its transformer reads {got} latent channels "
+                f"but image-to-video needs {needed}; use a Wan I2V or TI2V release.")
+
     def constraints(self, pipe: Any) -> FamilyConstraints:
         self.check_image_conditioning(pipe)
+        self.check_image_to_video(pipe)
         transformer = self._main_transformer(pipe)
         patch_t, patch_h, patch_w = transformer.config.patch_size
         spatial = int(pipe.vae.config.scale_factor_spatial)
