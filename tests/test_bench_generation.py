@@ -129,3 +129,14 @@ def test_each_full_size_case_meets_its_family_rules(family):
         height=None, num_frames=None, fps=None, num_inference_steps=None, guidance_scale=None)
     assert settings.adjustments == []
     assert (settings.width, settings.height, settings.num_frames) == (case.width, case.height, case.num_frames)
+
+
+@pytest.mark.parametrize("family", generation.FULL_FAMILIES)
+def test_the_gpu_step_check_passes_on_the_tiny_pipeline_on_cpu(family):
+    """tests/test_gpu_families.py's check (fewest steps, finite latents, clip shape), run here on the family's tiny pipeline, so its code is proven."""
+    from tests.test_gpu_families import assert_good_steps
+    from tests.tiny_pipelines import TINY_DEFAULTS, build_tiny_pipeline_object
+
+    width, height, frames = TINY_DEFAULTS[family]
+    pipe = build_tiny_pipeline_object(family)
+    assert_good_steps(pipe, generation.Case(family, width, height, frames, 1, 4.0, 8))
