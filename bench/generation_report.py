@@ -48,8 +48,8 @@ def still_to_measure() -> list[str]:
             f"which builds, with random weights, {_cases_sentence()}; saves each to a temp folder (about 46 GB "
             "of disk for Wan: point TMPDIR at a roomy disk), times loading it back, the weights hash, the plain "
             "call, the engine, VAE tiling, model CPU offload and bf16 + torch.compile, with peak GPU memory per "
-            "mode, and writes section `generation-gpu` of this file. A one-step run (two for LTX-Video) of each family at that "
-            "size through the engine's adapter is checked by", "", f"    {GPU_TEST_COMMAND}"]
+            "mode, and writes section `generation-gpu` of this file. A one-step run (two for LTX-Video) of each "
+            "family at that size through the engine's adapter is checked by", "", f"    {GPU_TEST_COMMAND}"]
 
 
 def render_tiny(timings: list[Timing], runs: int, gpu_section_exists: bool) -> str:

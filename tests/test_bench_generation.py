@@ -133,7 +133,8 @@ def test_each_full_size_case_meets_its_family_rules(family):
 
 @pytest.mark.parametrize("family", generation.FULL_FAMILIES)
 def test_the_gpu_step_check_passes_on_the_tiny_pipeline_on_cpu(family):
-    """tests/test_gpu_families.py's check (fewest steps, finite latents, clip shape), run here on the family's tiny pipeline, so its code is proven."""
+    """tests/test_gpu_families.py's check (fewest steps, finite latents, clip shape) on the family's tiny
+    pipeline, so the GPU test's own code is proven to run."""
     from tests.test_gpu_families import assert_good_steps
     from tests.tiny_pipelines import TINY_DEFAULTS, build_tiny_pipeline_object
 
