@@ -206,6 +206,17 @@ def bench_plain_and_engine(pipe: Any, timing: Timing, runs: int, target: Target)
         timing.peak_gib["engine"] = peak
 
 
+def _measure_option(timing: Timing, mode: str, target: Target, runs: int, call: Callable[[], Any]) -> None:
+    """Time one option; a pipeline the option breaks gets a note (the failure is a finding, not a crash
+    that would lose every figure measured so far)."""
+    try:
+        setattr(timing, mode, measure(timing, mode, target, runs, call))
+    except (RuntimeError, ValueError) as exc:
+        first_line = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        timing.notes.append(f"{timing.case.family}: the engine path failed with {mode.replace('_', ' ')} on "
+                            f"({type(exc).__name__}: {first_line})")
+
+
 def bench_options(pipe: Any, timing: Timing, runs: int, target: Target) -> None:
     """The engine's memory options, one at a time on the engine path: VAE tiling, then model CPU offload.
 
@@ -222,15 +233,19 @@ def bench_options(pipe: Any, timing: Timing, runs: int, target: Target) -> None:
     if (note := family.enable_vae_tiling(pipe)) is not None:
         timing.notes.append(note)
     else:
-        timing.vae_tiling = measure(timing, "vae_tiling", target, runs, call)
-        pipe.vae.disable_tiling()
+        try:
+            _measure_option(timing, "vae_tiling", target, runs, call)
+        finally:
+            pipe.vae.disable_tiling()
     if (note := family.enable_cpu_offload(pipe, target.device)) is not None:
         timing.notes.append(note)
     else:
-        timing.cpu_offload = measure(timing, "cpu_offload", target, runs, call)
-        pipe.remove_all_hooks()  # back to every module resident on the GPU
-        pipe.to(target.device)
-        target.free()
+        try:
+            _measure_option(timing, "cpu_offload", target, runs, call)
+        finally:
+            pipe.remove_all_hooks()  # back to every module resident on the GPU
+            pipe.to(target.device)
+            target.free()
 
 
 def bench_best(pipe: Any, timing: Timing, runs: int, target: Target) -> None:

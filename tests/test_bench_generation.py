@@ -141,3 +141,23 @@ def test_the_gpu_step_check_passes_on_the_tiny_pipeline_on_cpu(family):
     width, height, frames = TINY_DEFAULTS[family]
     pipe = build_tiny_pipeline_object(family)
     assert_good_steps(pipe, generation.Case(family, width, height, frames, 1, 4.0, 8))
+
+
+def test_cogvideox_vae_tiling_keeps_the_latent_size_at_the_published_geometry():
+    """The tiny CogVideoX VAE breaks under tiling (its tiles are 4 latent pixels: the tiled encode of a 64x64
+    frame comes out 9 latents wide, not 8, and the bench notes the failure). The published geometry tiles
+    right: sample size 720x480, 8x spatial, a 720x480 first frame encodes to 90x60 latents. Narrow channels
+    keep this cheap; tiling depends on the sample size and the downsampling, not on the widths."""
+    import torch
+    from diffusers import AutoencoderKLCogVideoX
+
+    from core.families import get_family
+
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(block_out_channels=(32, 32, 32, 32), latent_channels=16, layers_per_block=1,
+                                 norm_num_groups=32, temporal_compression_ratio=4, sample_height=480,
+                                 sample_width=720).eval()
+    assert get_family("cogvideox_i2v").enable_vae_tiling(type("Pipe", (), {"vae": vae})()) is None
+    with torch.no_grad():
+        latents = vae.encode(torch.randn(1, 3, 1, 480, 720)).latent_dist.sample()
+    assert tuple(latents.shape) == (1, 16, 1, 60, 90)
