@@ -28,6 +28,14 @@ def _gib(timing: Timing, mode: str) -> str:
     return "-" if peak is None else f"{peak:.1f} GiB"
 
 
+def _load_words(load: float) -> str:
+    """What the load average means for the figures beside it."""
+    if load > (os.cpu_count() or 1):
+        return ("other jobs shared this machine and waited for a core, so a column can differ from its "
+                "neighbour by tens of percent on identical work: read differences this small as noise")
+    return "other jobs may share this machine, so expect some noise"
+
+
 def _notes(timings: list[Timing]) -> list[str]:
     notes = sorted({note for t in timings for note in t.notes})
     return [""] + [f"- {note}" for note in notes] if notes else []
@@ -58,7 +66,7 @@ def render_tiny(timings: list[Timing], runs: int, gpu_section_exists: bool) -> s
     lines = ["## Generation speed (tiny random pipelines, CPU)", "",
              "Tiny random-weight pipelines from `tests/tiny_pipelines.py`, fp32 on CPU (1 thread), 2 denoising "
              f"steps, CFG 4, median of {runs} runs after one warm-up; 1-minute load average at the end of the "
-             f"run: {load:.1f} on {os.cpu_count()} cores (other jobs share this machine, so expect noise). "
+             f"run: {load:.1f} on {os.cpu_count()} cores ({_load_words(load)}). "
              "*plain* is `pipe(...)`; *engine* is the engine's call path (`family.resolve` + the family adapter); "
              "*VAE tiling* is the engine path with the engine's VAE tiling on (the LTX and Wan VAEs tile from 512 and "
              "256 px, so at 64x64 only CogVideoX's, whose tiles are half its sample size, splits: the column "
