@@ -66,6 +66,23 @@ def _tokenizer(max_length: int) -> Any:
                                    unk_token="<unk>", model_max_length=max_length)
 
 
+def clip_image_processor(side: int) -> Any:
+    """A CLIP image processor (OpenAI CLIP mean/std) resizing and centre-cropping to `side` x `side`."""
+    try:  # transformers 5 without torchvision only offers the PIL processor
+        from transformers import CLIPImageProcessorPil as ImageProcessor
+    except ImportError:
+        from transformers import CLIPImageProcessor as ImageProcessor
+
+    return ImageProcessor(size={"shortest_edge": side}, crop_size={"height": side, "width": side})
+
+
+# The published SVD / SVD-XT scheduler config (EDM-style Karras sigmas, v-prediction).
+SVD_SCHEDULER_CONFIG = dict(
+    beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
+    num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002, steps_offset=1,
+    timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True)
+
+
 def _t5_encoder(d_model: int, umt5: bool = False, vocab_size: int | None = None) -> Any:
     """A 2-layer T5 (or UMT5, for Wan) encoder of width `d_model`; vocabulary sized for `_tokenizer` unless given."""
     from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
@@ -204,11 +221,6 @@ def _svd() -> Any:
                            UNetSpatioTemporalConditionModel)
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    try:
-        from transformers import CLIPImageProcessorPil as ImageProcessor
-    except ImportError:
-        from transformers import CLIPImageProcessor as ImageProcessor
-
     torch.manual_seed(0)
     # Attention only in the lower-resolution block: full-resolution spatio-temporal attention is
     # impractically slow on CPU (DESIGN.md pitfalls).
@@ -228,12 +240,8 @@ def _svd() -> Any:
     image_encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
         hidden_size=32, projection_dim=32, num_hidden_layers=2, num_attention_heads=4, image_size=224,
         intermediate_size=37, patch_size=32))
-    feature_extractor = ImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})
-    # The published SVD scheduler config (EDM-style Karras sigmas, v-prediction).
-    scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", interpolation_type="linear",
-        num_train_timesteps=1000, prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
-        steps_offset=1, timestep_spacing="leading", timestep_type="continuous", use_karras_sigmas=True)
+    feature_extractor = clip_image_processor(224)
+    scheduler = EulerDiscreteScheduler(**SVD_SCHEDULER_CONFIG)
     return StableVideoDiffusionPipeline(vae=vae, image_encoder=image_encoder, unet=unet, scheduler=scheduler,
                                         feature_extractor=feature_extractor)
 
