@@ -29,6 +29,7 @@ Both write their section of docs/PERFORMANCE.md (or `--out PATH`) through bench.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -159,12 +160,9 @@ def measure(timing: Timing, mode: str, target: Target, runs: int, call: Callable
 
 
 def _empty_hash_cache() -> None:
-    """Remove the persistent file-hash cache (core.hash_cache), so the next hash reads every byte."""
-    from core.hash_cache import default_cache_path
-
-    base = default_cache_path()
-    for path in (base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")):
-        path.unlink(missing_ok=True)
+    """Point this process's data folder, and so the file-hash cache (core.hash_cache), at a new empty
+    scratch folder: the next hash reads every byte, and the user's own cache is never touched."""
+    os.environ["SCENARIO_STUDIO_DATA"] = tempfile.mkdtemp(prefix="bench-hash-cache-")
 
 
 def bench_loading(timing: Timing, folder: Path, target: Target) -> Any:

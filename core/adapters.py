@@ -18,7 +18,6 @@ nothing leaks into the next request.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ValidationError
+from core.hash_cache import read_sha256
 from core.paths import data_dir
 from core.request import AdapterSpec
 
@@ -60,7 +60,7 @@ def resolve_adapter(spec: AdapterSpec, search_dirs: list[Path] | None = None) ->
         candidates += [folder / f"{spec.name}.safetensors", folder / spec.name / "adapter_model.safetensors"]
     for path in candidates:
         if path.is_file():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = read_sha256(path)  # streamed: a LoRA may be hundreds of MB
             stem = path.parent.name if path.name == "adapter_model.safetensors" else path.stem
             # peft uses the adapter name as a module-dict key, so keep it to identifier characters.
             safe_name = "".join(c if c.isalnum() else "_" for c in stem)

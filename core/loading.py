@@ -201,11 +201,11 @@ def _quiet_library_progress_bars() -> None:
     transformers_logging.disable_progress_bar()
 
 
-def _load(model: ResolvedModel, options: LoadOptions, variant: str | None = None) -> LoadedModel:
-    """Check, hash, load and place `model`; `variant` (e.g. "fp16") picks `*.fp16.safetensors` weights."""
+def _load(model: ResolvedModel, options: LoadOptions) -> LoadedModel:
+    """Check, hash, load and place `model`, with the weights variant its files hold (`detect_variant`)."""
     options.validate()
     check_model_folder(model.folder)
-    variant = variant or detect_variant(model.folder)  # e.g. an SVD folder holding only *.fp16.safetensors
+    variant = detect_variant(model.folder)  # e.g. an SVD folder holding only *.fp16.safetensors
     # Both hashes read file digests from the persistent cache (core.hash_cache): the first reads each file
     # once on a model's first load ever, the second is then a stat per file. Only the loaded files count.
     hash_before = weights_hash(model.folder, variant)

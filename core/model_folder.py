@@ -196,19 +196,20 @@ def weights_hash(folder: Path, variant: str | None = None) -> str:
     return digest.hexdigest()
 
 
-# Weight file names diffusers and transformers write: `<stem>[.<variant>][-00001-of-00002].safetensors`
-# (a sharded variant is `diffusion_pytorch_model.fp16-00001-of-00002.safetensors`); the shards themselves
-# say the variant, so the index files need not be read.
-_WEIGHT_NAME = re.compile(r"^(diffusion_pytorch_model|model)(?:\.([A-Za-z0-9_]+))?(?:-\d{5}-of-\d{5})?\.safetensors$")
+_WEIGHT_STEMS = ("diffusion_pytorch_model", "model")  # the names diffusers and transformers save weights as
 
 
 def weight_variants(folder: Path) -> dict[str, set[str | None]]:
-    """Per component folder, the weight variants it holds (None for plain files), e.g. {"unet": {"fp16"}}."""
+    """Per component folder, the weight variants it holds (None for plain files), e.g. {"unet": {"fp16"}}.
+
+    Only files named as `save_pretrained` names weights count (a LoRA or other file beside them does not);
+    the variant is read from the name by `weights_variant`, the rule the hash uses too."""
     variants: dict[str, set[str | None]] = {}
     for entry in folder_files(folder):
-        match = _WEIGHT_NAME.match(entry.relative.name)
-        if match and len(entry.relative.parts) == 2:
-            variants.setdefault(entry.relative.parts[0], set()).add(match.group(2))
+        name = entry.relative.name
+        stem = _SHARD_TAG.sub("", name.split(".")[0])
+        if len(entry.relative.parts) == 2 and name.endswith(".safetensors") and stem in _WEIGHT_STEMS:
+            variants.setdefault(entry.relative.parts[0], set()).add(weights_variant(name))
     return variants
 
 

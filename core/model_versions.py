@@ -16,6 +16,7 @@ import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ModelUnavailableError, ValidationError
@@ -72,8 +73,6 @@ class _Component:
 
 def stand_in(configs: dict[str, dict]) -> Any:
     """A pipeline-shaped object whose components carry only `.config` (attribute and `.get` access)."""
-    from types import SimpleNamespace
-
     from diffusers.configuration_utils import FrozenDict
 
     index = {k: v for k, v in configs.get("model_index", {}).items() if not k.startswith("_")

@@ -9,7 +9,6 @@ only wires it and pulls out the numbers the audit's statistics use.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.hash_cache import read_sha256 as file_sha256  # noqa: F401  (one streaming file hash, re-exported)
 from core.metrics.measures import AUDIT_MEASURES, AuditMeasure
 
 THUMB_WIDTH = 192  # px per frame in the thumbnail strip: readable in a report table, ~20 KB as PNG
@@ -47,15 +47,6 @@ class Measured:
     features: np.ndarray | None = None
     thumbnail_png: bytes | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def values_from_card(card: dict[str, Any]) -> dict[str, float | None]:
